@@ -1,0 +1,27 @@
+/*
+ * The subcommand table. Each subcommand lives in its own file, parses its own
+ * arguments and prints its own --help; main.c only dispatches. A command
+ * returns the process exit status: 0 success, 1 failure, 2 usage error.
+ */
+#ifndef LRC_CMD_H
+#define LRC_CMD_H
+
+typedef struct lrc_command {
+    const char *name;
+    const char *summary; /* one line for `lrc --help` */
+    int (*run)(int argc, char **argv);
+} lrc_command;
+
+int cmd_info(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_detokenize(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_perplexity(int argc, char **argv);
+
+/* Print "lrc: " + message to stderr. */
+void cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* True when argv holds -h or --help (before any "--"). */
+int cmd_wants_help(int argc, char **argv);
+
+#endif

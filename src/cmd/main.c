@@ -1,0 +1,74 @@
+/*
+ * lrc: one binary with git-style subcommands. This file holds the command
+ * table and the dispatch; every subcommand parses its own arguments.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+
+static const lrc_command commands[] = {
+    {"info", "show what a model directory or file holds", cmd_info},
+    {"tokenize", "turn text into token ids with a model's tokenizer", cmd_tokenize},
+    {"detokenize", "turn token ids back into text", cmd_detokenize},
+    {"generate", "generate text from a prompt", cmd_generate},
+    {"perplexity", "measure a model's perplexity on a text file", cmd_perplexity},
+};
+
+static const size_t n_commands = sizeof commands / sizeof commands[0];
+
+void cmd_fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("lrc: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cmd_wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void print_usage(FILE *out) {
+    fprintf(out, "usage: lrc <command> [options] [args]\n"
+                 "       lrc --help | --version\n\n"
+                 "Commands:\n");
+    for (size_t i = 0; i < n_commands; i++)
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nRun 'lrc <command> --help' for a command's options, or see lrc(1).\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        /* TODO: open the studio once it exists; until then show the usage. */
+        print_usage(stdout);
+        return 0;
+    }
+
+    const char *name = argv[1];
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "-V") == 0 || strcmp(name, "--version") == 0) {
+        printf("lrc (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+        return 0;
+    }
+
+    for (size_t i = 0; i < n_commands; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+
+    cmd_fail("'%s' is not an lrc command; run 'lrc --help' for the list", name);
+    return 2;
+}
