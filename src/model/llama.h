@@ -21,6 +21,7 @@ typedef struct llama_layer {
     float *bk;        /* (Hkv*h) or NULL */
     float *bv;        /* (Hkv*h) or NULL */
     float *wo;        /* (d, H*h) */
+    float *bo;        /* (d) or NULL; only with cfg.o_bias (Llama attention_bias) */
     float *mlp_norm;  /* (d) post_attention_layernorm */
     float *w_gate;    /* (I, d) */
     float *w_up;      /* (I, d) */
@@ -28,7 +29,7 @@ typedef struct llama_layer {
 } llama_layer;
 
 typedef struct llama_weights {
-    float *embed;      /* (V, d) model.embed_tokens */
+    float *embed; /* (V, d) model.embed_tokens */
     llama_layer *layers;
     float *final_norm; /* (d) model.norm */
     float *lm_head;    /* (V, d); equals embed when tied */

@@ -1,0 +1,253 @@
+/*
+ * Forward operations of a Llama-family block. Reductions (RMSNorm's mean of
+ * squares, softmax's sum) accumulate in float; the tests bound the error
+ * this leaves against float64 references. Attention multiplies blocks of
+ * ATTENTION_BLOCK queries against the cache with sgemm, reading keys and
+ * values in place through the cache's row stride, and computes each block's
+ * scores only up to its last position so the causal mask wastes little work.
+ */
+#include "core/ops.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define LRC_PI 3.14159265358979323846
+
+/* Four floats as one GCC/Clang vector (one SSE register), so the exponentials of softmax and
+ * SiLU run on SIMD registers without -ffast-math or intrinsics. Casts
+ * between vector types of one size reinterpret the bits. */
+typedef float f32x4 __attribute__((vector_size(16)));
+typedef int32_t i32x4 __attribute__((vector_size(16)));
+typedef uint32_t u32x4 __attribute__((vector_size(16)));
+
+static inline f32x4 f32x4_splat(float v) {
+    return (f32x4){v, v, v, v};
+}
+
+/* Compute exp(x) lane by lane for x in [-87.33, 88.3], clamping x outside
+ * it, so exp(-inf) gives about 1e-38 rather than 0. The steps: x = n ln2 + r
+ * with |r| <= ln2/2, e^r by its Taylor series to r^7, then 2^n added to the
+ * exponent bits. Against double exp, sampled every 1e-4 over [-87, 88], the
+ * relative error stayed below 1e-7. */
+static inline f32x4 exp_f32x4(f32x4 x) {
+    const f32x4 lo = f32x4_splat(-87.33f), hi = f32x4_splat(88.3f);
+    i32x4 below = x<lo, above = x> hi;
+    x = (f32x4)(((i32x4)x & ~below) | ((i32x4)lo & below));
+    x = (f32x4)(((i32x4)x & ~above) | ((i32x4)hi & above));
+
+    /* Adding 1.5 * 2^23 rounds x / ln2 to an integer n held in the low bits. */
+    const f32x4 magic = f32x4_splat(12582912.0f);
+    f32x4 t = x * f32x4_splat(1.44269504088896341f) + magic;
+    f32x4 n = t - magic;
+    f32x4 r = x - n * f32x4_splat(0.693145751953125f); /* ln2, high bits */
+    r = r - n * f32x4_splat(1.428606765330187e-06f);   /* ln2, low bits */
+
+    f32x4 p = f32x4_splat(1.0f / 5040.0f);
+    p = p * r + f32x4_splat(1.0f / 720.0f);
+    p = p * r + f32x4_splat(1.0f / 120.0f);
+    p = p * r + f32x4_splat(1.0f / 24.0f);
+    p = p * r + f32x4_splat(1.0f / 6.0f);
+    p = p * r + f32x4_splat(0.5f);
+    p = p * r + f32x4_splat(1.0f);
+    p = p * r + f32x4_splat(1.0f);
+
+    u32x4 shift = ((u32x4)t - (u32x4)magic) << 23;
+    return (f32x4)((u32x4)p + shift);
+}
+
+static inline f32x4 f32x4_load(const float *p) {
+    f32x4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void f32x4_store(float *p, f32x4 v) {
+    memcpy(p, &v, sizeof v);
+}
+
+void rmsnorm_forward(float *out, const float *x, const float *weight, size_t T, size_t d,
+                     float eps) {
+    for (size_t t = 0; t < T; t++) {
+        const float *xt = x + t * d;
+        float *ot = out + t * d;
+
+        float ss = 0.0f;
+        for (size_t i = 0; i < d; i++)
+            ss += xt[i] * xt[i];
+        float scale = 1.0f / sqrtf(ss / (float)d + eps);
+
+        for (size_t i = 0; i < d; i++)
+            ot[i] = xt[i] * scale * weight[i];
+    }
+}
+
+void rope_inv_freq(double *inv_freq, size_t h, double theta, const rope_scaling *scaling) {
+    size_t half = h / 2;
+    for (size_t i = 0; i < half; i++)
+        inv_freq[i] = pow(theta, -(double)(2 * i) / (double)h);
+
+    if (!scaling || scaling->kind == ROPE_SCALING_NONE)
+        return;
+
+    if (scaling->kind == ROPE_SCALING_LINEAR) {
+        for (size_t i = 0; i < half; i++)
+            inv_freq[i] /= scaling->factor;
+        return;
+    }
+
+    /* Llama 3.1: wavelengths longer than original_max_seq / low_freq_factor are
+     * slowed by factor, those shorter than original_max_seq / high_freq_factor
+     * are kept, and the band between blends the two linearly in
+     * original_max_seq / wavelength. */
+    double factor = scaling->factor;
+    double low = scaling->low_freq_factor, high = scaling->high_freq_factor;
+    double original = scaling->original_max_seq;
+    double low_freq_wavelen = original / low;
+    double high_freq_wavelen = original / high;
+    for (size_t i = 0; i < half; i++) {
+        double wavelen = 2.0 * LRC_PI / inv_freq[i];
+        if (wavelen > low_freq_wavelen) {
+            inv_freq[i] /= factor;
+        } else if (wavelen >= high_freq_wavelen) {
+            double smooth = (original / wavelen - low) / (high - low);
+            inv_freq[i] = (1.0 - smooth) * inv_freq[i] / factor + smooth * inv_freq[i];
+        }
+    }
+}
+
+void rope_table_init(float *cos_table, float *sin_table, const double *inv_freq, size_t S,
+                     size_t h) {
+    size_t half = h / 2;
+    for (size_t p = 0; p < S; p++) {
+        for (size_t i = 0; i < half; i++) {
+            double angle = (double)p * inv_freq[i];
+            cos_table[p * half + i] = (float)cos(angle);
+            sin_table[p * half + i] = (float)sin(angle);
+        }
+    }
+}
+
+void rope_forward(float *x, size_t row_stride, const float *cos_table, const float *sin_table,
+                  size_t T, size_t n_heads, size_t h, size_t pos, bool interleaved) {
+    size_t half = h / 2;
+    for (size_t t = 0; t < T; t++) {
+        const float *c = cos_table + (pos + t) * half;
+        const float *s = sin_table + (pos + t) * half;
+        for (size_t head = 0; head < n_heads; head++) {
+            float *v = x + t * row_stride + head * h;
+            /* (a, b) -> (a cos - b sin, a sin + b cos) for each pair. */
+            for (size_t i = 0; i < half; i++) {
+                size_t ia = interleaved ? 2 * i : i;
+                size_t ib = interleaved ? 2 * i + 1 : i + half;
+                float a = v[ia], b = v[ib];
+                v[ia] = a * c[i] - b * s[i];
+                v[ib] = a * s[i] + b * c[i];
+            }
+        }
+    }
+}
+
+void softmax_forward(float *x, size_t n) {
+    float max = x[0];
+    for (size_t i = 1; i < n; i++)
+        if (x[i] > max)
+            max = x[i];
+
+    /* Four lanes at a time; the tail goes through a zero-padded vector. */
+    f32x4 shift = f32x4_splat(max), acc = f32x4_splat(0.0f);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        f32x4 e = exp_f32x4(f32x4_load(x + i) - shift);
+        f32x4_store(x + i, e);
+        acc += e;
+    }
+    float sum = 0.0f;
+    if (i < n) {
+        float tail[4] = {0};
+        memcpy(tail, x + i, (n - i) * sizeof(float));
+        f32x4 e = exp_f32x4(f32x4_load(tail) - shift);
+        f32x4_store(tail, e);
+        memcpy(x + i, tail, (n - i) * sizeof(float));
+        for (size_t j = 0; j < n - i; j++)
+            sum += tail[j];
+    }
+    for (int lane = 0; lane < 4; lane++)
+        sum += acc[lane];
+
+    float inv = 1.0f / sum;
+    for (size_t j = 0; j < n; j++)
+        x[j] *= inv;
+}
+
+void silu_forward(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        x[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+void swiglu_forward(float *out, const float *gate, const float *up, size_t n) {
+    const f32x4 one = f32x4_splat(1.0f);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        f32x4 g = f32x4_load(gate + i);
+        f32x4_store(out + i, g / (one + exp_f32x4(-g)) * f32x4_load(up + i));
+    }
+    for (; i < n; i++) {
+        float g = gate[i];
+        out[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+size_t attention_scratch_floats(size_t T, size_t S) {
+    size_t rows = T < ATTENTION_BLOCK ? T : ATTENTION_BLOCK;
+    return rows * S;
+}
+
+/* One head, query rows t0..t1-1: scores, masked softmax, weighted values. */
+static void attention_block(float *out, const float *q, const float *k, const float *v,
+                            float *scores, size_t t0, size_t t1, size_t pos, size_t q_stride,
+                            size_t kv_stride, size_t h) {
+    size_t rows = t1 - t0;
+    size_t S = pos + t1; /* the block's last query sees positions 0..S-1 */
+    float scale = 1.0f / sqrtf((float)h);
+
+    /* scores (rows, S) = scale * q (rows, h) · k (S, h)ᵀ */
+    if (rows == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)S, (int)h, scale, k, (int)kv_stride,
+                    q + t0 * q_stride, 1, 0.0f, scores, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)S, (int)h, scale,
+                    q + t0 * q_stride, (int)q_stride, k, (int)kv_stride, 0.0f, scores, (int)S);
+
+    /* Query t sees positions 0..pos+t; later ones get zero weight. */
+    for (size_t r = 0; r < rows; r++) {
+        size_t visible = pos + t0 + r + 1;
+        float *row = scores + r * S;
+        softmax_forward(row, visible);
+        memset(row + visible, 0, (S - visible) * sizeof(float));
+    }
+
+    /* out (rows, h) = scores (rows, S) · v (S, h) */
+    if (rows == 1)
+        cblas_sgemv(CblasRowMajor, CblasTrans, (int)S, (int)h, 1.0f, v, (int)kv_stride, scores, 1,
+                    0.0f, out + t0 * q_stride, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)h, (int)S, 1.0f,
+                    scores, (int)S, v, (int)kv_stride, 0.0f, out + t0 * q_stride, (int)q_stride);
+}
+
+void attention_forward(float *out, const float *q, const float *k_cache, const float *v_cache,
+                       float *scratch, size_t T, size_t pos, size_t H, size_t Hkv, size_t h) {
+    size_t q_stride = H * h, kv_stride = Hkv * h;
+    size_t group = H / Hkv;
+
+    for (size_t head = 0; head < H; head++) {
+        size_t kv_head = head / group;
+        for (size_t t0 = 0; t0 < T; t0 += ATTENTION_BLOCK) {
+            size_t t1 = t0 + ATTENTION_BLOCK < T ? t0 + ATTENTION_BLOCK : T;
+            attention_block(out + head * h, q + head * h, k_cache + kv_head * h,
+                            v_cache + kv_head * h, scratch, t0, t1, pos, q_stride, kv_stride, h);
+        }
+    }
+}
