@@ -1,3 +1,351 @@
-/* PLACEHOLDER: replaced by the forward-pass work. */
+/*
+ * lrc generate: continue a prompt with a model, streaming the text to stdout
+ * token by token through the tokenizer's streaming decoder. The prompt goes
+ * through one batched forward pass, then each new token through a
+ * single-token pass over the KV cache. Timings go to stderr, so stdout holds
+ * only the generated text.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "cmd/cmd.h"
-int cmd_generate(int argc, char **argv) { (void)argc; (void)argv; cmd_fail("generate: not built yet"); return 1; }
+#include "core/blas.h"
+#include "model/forward.h"
+#include "model/llama.h"
+#include "model/sampler.h"
+#include "model/tokenizer.h"
+
+static const char usage[] =
+    "usage: lrc generate PATH --prompt TEXT [options]\n"
+    "\n"
+    "Continue TEXT with the model at PATH (a Hugging Face directory or a llama2.c\n"
+    ".bin file) and print the generated text to stdout as it is produced. The\n"
+    "prompt and generation speeds, in tokens per second, go to stderr.\n"
+    "\n"
+    "Options:\n"
+    "  -p, --prompt TEXT      text to continue (required)\n"
+    "  -n N                   stop after N generated tokens (default 128); generation\n"
+    "                         also stops at the end-of-sequence token or a full context\n"
+    "  --temperature T        divide the logits by T before sampling; 0 picks the most\n"
+    "                         likely token every time (default 0.8)\n"
+    "  --top-p P              sample only from the smallest set of most likely tokens\n"
+    "                         whose probabilities add up to P, in (0, 1] (default 0.9)\n"
+    "  --seed S               seed of the random generator, an integer (default: the\n"
+    "                         current time, printed on stderr)\n"
+    "  --threads N            OpenBLAS threads (default: OPENBLAS_NUM_THREADS or one per core)\n"
+    "  --tokenizer PATH       tokenizer file or directory (default: the model directory, or\n"
+    "                         the directory of a .bin file)\n"
+    "  -h, --help             show this help\n";
+
+typedef struct generate_options {
+    const char *model_path;
+    const char *prompt;
+    const char *tokenizer_path;
+    long n;
+    double temperature;
+    double top_p;
+    uint64_t seed;
+    int seed_given;
+    long threads;
+} generate_options;
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    interrupted = 1;
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int parse_long(const char *opt, const char *s, long min, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min) {
+        cmd_fail("generate: %s '%s': expected an integer >= %ld", opt, s, min);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *opt, const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end) {
+        cmd_fail("generate: %s '%s': expected a number", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_seed(const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-') {
+        cmd_fail("generate: --seed '%s': expected a non-negative integer", s);
+        return -1;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* Parse argv into o; returns 0, or 2 on a usage error (already reported). */
+static int parse_args(int argc, char **argv, generate_options *o) {
+    *o = (generate_options){.n = 128, .temperature = 0.8, .top_p = 0.9};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        const char *v = has_value ? argv[i + 1] : NULL;
+        int takes_value = 1;
+
+        if (strcmp(a, "-p") == 0 || strcmp(a, "--prompt") == 0) {
+            if (has_value)
+                o->prompt = v;
+        } else if (strcmp(a, "-n") == 0) {
+            if (has_value && parse_long(a, v, 1, &o->n) < 0)
+                return 2;
+        } else if (strcmp(a, "--temperature") == 0) {
+            if (has_value && parse_double(a, v, &o->temperature) < 0)
+                return 2;
+        } else if (strcmp(a, "--top-p") == 0) {
+            if (has_value && parse_double(a, v, &o->top_p) < 0)
+                return 2;
+        } else if (strcmp(a, "--seed") == 0) {
+            if (has_value && parse_seed(v, &o->seed) < 0)
+                return 2;
+            o->seed_given = 1;
+        } else if (strcmp(a, "--threads") == 0) {
+            if (has_value && parse_long(a, v, 1, &o->threads) < 0)
+                return 2;
+        } else if (strcmp(a, "--tokenizer") == 0) {
+            if (has_value)
+                o->tokenizer_path = v;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            cmd_fail("generate: unknown option '%s'; run 'lrc generate --help'", a);
+            return 2;
+        } else {
+            takes_value = 0;
+            if (o->model_path) {
+                cmd_fail("generate: unexpected argument '%s'; give one model PATH", a);
+                return 2;
+            }
+            o->model_path = a;
+        }
+
+        if (takes_value) {
+            if (!has_value) {
+                cmd_fail("generate: option '%s' needs a value; run 'lrc generate --help'", a);
+                return 2;
+            }
+            i++;
+        }
+    }
+
+    if (!o->model_path) {
+        cmd_fail("generate: missing model PATH; run 'lrc generate --help'");
+        return 2;
+    }
+    if (!o->prompt) {
+        cmd_fail("generate: missing --prompt TEXT; run 'lrc generate --help'");
+        return 2;
+    }
+    if (!(o->temperature >= 0.0)) {
+        cmd_fail("generate: --temperature %g: expected a number >= 0", o->temperature);
+        return 2;
+    }
+    if (!(o->top_p > 0.0 && o->top_p <= 1.0)) {
+        cmd_fail("generate: --top-p %g: expected a number in (0, 1]", o->top_p);
+        return 2;
+    }
+    return 0;
+}
+
+/* The tokenizer of a model: --tokenizer, else the model directory, else the
+ * directory holding a model file. */
+static int load_tokenizer(tokenizer **tok, const generate_options *o, lrc_error *err) {
+    if (o->tokenizer_path)
+        return tokenizer_load(tok, o->tokenizer_path, err);
+
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", o->model_path);
+    size_t len = strlen(dir);
+    if (len > 4 && strcmp(dir + len - 4, ".bin") == 0) {
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof dir, ".");
+    }
+    return tokenizer_load(tok, dir, err);
+}
+
+/* Write text to stdout as soon as it is complete. */
+static int emit_token(tokenizer_stream *stream, int32_t id, lrc_error *err) {
+    char *text = NULL;
+    if (tokenizer_stream_push(stream, id, &text, err) < 0) {
+        free(text);
+        return -1;
+    }
+    if (text) {
+        fputs(text, stdout);
+        fflush(stdout);
+    }
+    free(text);
+    return 0;
+}
+
+static int run(const generate_options *o, llama_model *m, tokenizer *tok) {
+    lrc_error err;
+    int32_t *prompt = NULL;
+    size_t n_prompt = 0;
+    float *logits = NULL;
+    llama_state state;
+    memset(&state, 0, sizeof state);
+    sampler smp = {0};
+    tokenizer_stream *stream = NULL;
+    int status = 1;
+
+    if (tokenizer_encode(tok, o->prompt, strlen(o->prompt), true, &prompt, &n_prompt, &err) < 0) {
+        cmd_fail("generate: --prompt: %s", err.msg);
+        goto done;
+    }
+    if (n_prompt == 0) {
+        cmd_fail("generate: --prompt encodes to no tokens; give a non-empty prompt");
+        goto done;
+    }
+
+    /* Room for the prompt and n new tokens, within the model's trained context. */
+    long ctx = (long)n_prompt + o->n;
+    if (m->cfg.max_seq > 0 && ctx > m->cfg.max_seq)
+        ctx = m->cfg.max_seq;
+    if ((long)n_prompt >= ctx) {
+        cmd_fail("generate: the prompt has %zu tokens but the model's context is %d; "
+                 "shorten the prompt",
+                 n_prompt, m->cfg.max_seq);
+        goto done;
+    }
+    int batch = ctx < LLAMA_DEFAULT_BATCH ? (int)ctx : LLAMA_DEFAULT_BATCH;
+    logits = malloc((size_t)m->cfg.V * sizeof *logits);
+    stream = tokenizer_stream_new(tok);
+    if (!logits || !stream) {
+        cmd_fail("generate: out of memory");
+        goto done;
+    }
+    if (llama_state_init(&state, &m->cfg, (int)ctx, batch, &err) < 0 ||
+        sampler_init(&smp, m->cfg.V, (float)o->temperature, (float)o->top_p, o->seed, &err) < 0) {
+        cmd_fail("generate: %s", err.msg);
+        goto done;
+    }
+
+    if (!o->seed_given && o->temperature > 0.0)
+        fprintf(stderr, "seed: %llu\n", (unsigned long long)o->seed);
+
+    double t0 = now_seconds();
+    if (llama_forward(m, &state, prompt, (int)n_prompt, 0, logits, false, &err) < 0) {
+        cmd_fail("generate: %s: %s", o->model_path, err.msg);
+        goto done;
+    }
+    double t1 = now_seconds();
+
+    int eos_model = m->cfg.eos_id, eos_tok = tokenizer_eos_id(tok);
+    long generated = 0, pos = (long)n_prompt;
+    const char *stop = "token limit";
+    signal(SIGINT, on_sigint);
+    for (;;) {
+        int32_t next = sampler_sample(&smp, logits);
+        if (next == eos_model || next == eos_tok) {
+            stop = "end of sequence";
+            break;
+        }
+        if (emit_token(stream, next, &err) < 0) {
+            cmd_fail("generate: decoding token %d: %s", (int)next, err.msg);
+            goto done;
+        }
+        generated++;
+        if (generated >= o->n)
+            break;
+        if (pos >= ctx) {
+            stop = "context full";
+            break;
+        }
+        if (interrupted) {
+            stop = "interrupted";
+            break;
+        }
+        if (llama_forward(m, &state, &next, 1, (int)pos, logits, false, &err) < 0) {
+            cmd_fail("generate: %s", err.msg);
+            goto done;
+        }
+        pos++;
+    }
+    double t2 = now_seconds();
+    signal(SIGINT, SIG_DFL);
+    fputc('\n', stdout);
+    fflush(stdout);
+
+    double pp = t1 - t0, tg = t2 - t1;
+    fprintf(stderr, "prompt: %zu tokens in %.3f s (%.1f tokens/s)\n", n_prompt, pp,
+            pp > 0 ? (double)n_prompt / pp : 0.0);
+    fprintf(stderr, "generation: %ld tokens in %.3f s (%.1f tokens/s), stopped at %s\n", generated,
+            tg, tg > 0 ? (double)generated / tg : 0.0, stop);
+    status = interrupted ? 130 : 0;
+
+done:
+    if (stream)
+        tokenizer_stream_free(stream);
+    sampler_free(&smp);
+    llama_state_free(&state);
+    free(logits);
+    free(prompt);
+    return status;
+}
+
+int cmd_generate(int argc, char **argv) {
+    if (cmd_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+
+    generate_options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc;
+    if (!o.seed_given)
+        o.seed = (uint64_t)time(NULL);
+    blas_set_threads((int)o.threads);
+
+    lrc_error err;
+    llama_model m;
+    memset(&m, 0, sizeof m);
+    if (llama_model_load(&m, o.model_path, &err) < 0) {
+        cmd_fail("generate: %s", err.msg);
+        return 1;
+    }
+    tokenizer *tok = NULL;
+    if (load_tokenizer(&tok, &o, &err) < 0) {
+        cmd_fail("generate: %s", err.msg);
+        llama_model_free(&m);
+        return 1;
+    }
+
+    rc = run(&o, &m, tok);
+    tokenizer_free(tok);
+    llama_model_free(&m);
+    return rc;
+}

@@ -1,3 +1,299 @@
-/* PLACEHOLDER: replaced by the forward-pass work. */
+/*
+ * lrc perplexity: mean negative log-likelihood of a text under a model. The
+ * file is tokenized without special tokens and cut into non-overlapping
+ * windows of --ctx tokens. Each window starts with an empty cache, so its
+ * first token is context only and every later token is predicted from the
+ * tokens before it in the same window; a last window of one token scores
+ * nothing. Windows run through the forward pass in chunks of CHUNK tokens to
+ * bound the logits buffer at CHUNK x V floats.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cmd/cmd.h"
-int cmd_perplexity(int argc, char **argv) { (void)argc; (void)argv; cmd_fail("perplexity: not built yet"); return 1; }
+#include "core/blas.h"
+#include "model/forward.h"
+#include "model/llama.h"
+#include "model/tokenizer.h"
+
+#define DEFAULT_CTX 512
+#define CHUNK 128
+
+static const char usage[] =
+    "usage: lrc perplexity PATH --text FILE [options]\n"
+    "\n"
+    "Score FILE with the model at PATH (a Hugging Face directory or a llama2.c .bin\n"
+    "file). The text is tokenized without special tokens and cut into windows of\n"
+    "--ctx tokens; in each window every token after the first is predicted from the\n"
+    "ones before it. Prints, one 'key value' pair per line, the tokens in the file,\n"
+    "the tokens scored, the windows, the mean negative log-likelihood per scored\n"
+    "token (nats) and the perplexity exp(nll), to six significant digits.\n"
+    "\n"
+    "Options:\n"
+    "  --text FILE            text file to score (required)\n"
+    "  --ctx N                window length in tokens, at least 2 (default 512, or the\n"
+    "                         model's context when that is shorter)\n"
+    "  --threads N            OpenBLAS threads (default: OPENBLAS_NUM_THREADS or one per core)\n"
+    "  --tokenizer PATH       tokenizer file or directory (default: the model directory, or\n"
+    "                         the directory of a .bin file)\n"
+    "  -h, --help             show this help\n";
+
+typedef struct perplexity_options {
+    const char *model_path;
+    const char *text_path;
+    const char *tokenizer_path;
+    long ctx; /* 0: the default */
+    long threads;
+} perplexity_options;
+
+static int parse_long(const char *opt, const char *s, long min, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min) {
+        cmd_fail("perplexity: %s '%s': expected an integer >= %ld", opt, s, min);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Parse argv into o; returns 0, or 2 on a usage error (already reported). */
+static int parse_args(int argc, char **argv, perplexity_options *o) {
+    *o = (perplexity_options){0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int is_option = a[0] == '-' && a[1] != '\0';
+
+        if (!is_option) {
+            if (o->model_path) {
+                cmd_fail("perplexity: unexpected argument '%s'; give one model PATH", a);
+                return 2;
+            }
+            o->model_path = a;
+            continue;
+        }
+        if (strcmp(a, "--text") != 0 && strcmp(a, "--ctx") != 0 && strcmp(a, "--threads") != 0 &&
+            strcmp(a, "--tokenizer") != 0) {
+            cmd_fail("perplexity: unknown option '%s'; run 'lrc perplexity --help'", a);
+            return 2;
+        }
+        if (!v) {
+            cmd_fail("perplexity: option '%s' needs a value; run 'lrc perplexity --help'", a);
+            return 2;
+        }
+        i++;
+
+        if (strcmp(a, "--text") == 0)
+            o->text_path = v;
+        else if (strcmp(a, "--tokenizer") == 0)
+            o->tokenizer_path = v;
+        else if (strcmp(a, "--ctx") == 0 && parse_long(a, v, 2, &o->ctx) < 0)
+            return 2;
+        else if (strcmp(a, "--threads") == 0 && parse_long(a, v, 1, &o->threads) < 0)
+            return 2;
+    }
+
+    if (!o->model_path) {
+        cmd_fail("perplexity: missing model PATH; run 'lrc perplexity --help'");
+        return 2;
+    }
+    if (!o->text_path) {
+        cmd_fail("perplexity: missing --text FILE; run 'lrc perplexity --help'");
+        return 2;
+    }
+    return 0;
+}
+
+/* Read a whole file into a malloc'd, NUL-terminated buffer. */
+static char *read_text(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cmd_fail("perplexity: cannot open --text file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1)
+            break;
+        char *grown = realloc(buf, cap * 2);
+        if (!grown) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (!buf || failed) {
+        cmd_fail("perplexity: reading %s failed%s", path, buf ? "" : ": out of memory");
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static int load_tokenizer(tokenizer **tok, const perplexity_options *o, lrc_error *err) {
+    if (o->tokenizer_path)
+        return tokenizer_load(tok, o->tokenizer_path, err);
+
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", o->model_path);
+    size_t len = strlen(dir);
+    if (len > 4 && strcmp(dir + len - 4, ".bin") == 0) {
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof dir, ".");
+    }
+    return tokenizer_load(tok, dir, err);
+}
+
+/* -log softmax(row)[target], in double.
+ *   row (V) */
+static double token_nll(const float *row, int V, int target) {
+    float max = row[0];
+    for (int i = 1; i < V; i++)
+        if (row[i] > max)
+            max = row[i];
+    double sum = 0.0;
+    for (int i = 0; i < V; i++)
+        sum += exp((double)row[i] - max);
+    return log(sum) + max - row[target];
+}
+
+/* Sum the NLL of tokens[1..n-1] given their prefixes in one window. */
+static int score_window(const llama_model *m, llama_state *s, const int32_t *tokens, int n,
+                        float *logits, double *nll, lrc_error *err) {
+    int V = m->cfg.V;
+    for (int t0 = 0; t0 < n - 1; t0 += CHUNK) {
+        /* Rows t0..t1-1 predict tokens t0+1..t1. */
+        int t1 = t0 + CHUNK < n - 1 ? t0 + CHUNK : n - 1;
+        if (llama_forward(m, s, tokens + t0, t1 - t0, t0, logits, true, err) < 0)
+            return -1;
+        for (int t = t0; t < t1; t++)
+            *nll += token_nll(logits + (size_t)(t - t0) * V, V, tokens[t + 1]);
+    }
+    return 0;
+}
+
+static int run(const perplexity_options *o, const llama_model *m, const tokenizer *tok) {
+    lrc_error err;
+    size_t text_len = 0, n_tokens = 0;
+    int32_t *tokens = NULL;
+    float *logits = NULL;
+    llama_state state;
+    memset(&state, 0, sizeof state);
+    int status = 1;
+
+    char *text = read_text(o->text_path, &text_len);
+    if (!text)
+        return 1;
+    if (tokenizer_encode(tok, text, text_len, false, &tokens, &n_tokens, &err) < 0) {
+        cmd_fail("perplexity: %s: %s", o->text_path, err.msg);
+        goto done;
+    }
+    if (n_tokens < 2) {
+        cmd_fail("perplexity: %s holds %zu tokens; at least 2 are needed to score one",
+                 o->text_path, n_tokens);
+        goto done;
+    }
+
+    long ctx = o->ctx;
+    if (ctx == 0)
+        ctx = m->cfg.max_seq > 0 && m->cfg.max_seq < DEFAULT_CTX ? m->cfg.max_seq : DEFAULT_CTX;
+    if (m->cfg.max_seq > 0 && ctx > m->cfg.max_seq) {
+        cmd_fail("perplexity: --ctx %ld exceeds the model's context of %d tokens; "
+                 "use a smaller --ctx",
+                 ctx, m->cfg.max_seq);
+        goto done;
+    }
+
+    logits = malloc((size_t)CHUNK * m->cfg.V * sizeof *logits);
+    if (!logits) {
+        cmd_fail("perplexity: out of memory for the logits");
+        goto done;
+    }
+    if (llama_state_init(&state, &m->cfg, (int)ctx, CHUNK, &err) < 0) {
+        cmd_fail("perplexity: %s", err.msg);
+        goto done;
+    }
+
+    double nll = 0.0;
+    size_t scored = 0, windows = 0, n_windows = (n_tokens + (size_t)ctx - 1) / (size_t)ctx;
+    int progress = isatty(STDERR_FILENO);
+    for (size_t start = 0; start < n_tokens; start += (size_t)ctx) {
+        size_t n = n_tokens - start < (size_t)ctx ? n_tokens - start : (size_t)ctx;
+        if (n < 2)
+            break;
+        if (score_window(m, &state, tokens + start, (int)n, logits, &nll, &err) < 0) {
+            cmd_fail("perplexity: window at token %zu: %s", start, err.msg);
+            goto done;
+        }
+        scored += n - 1;
+        windows++;
+        if (progress)
+            fprintf(stderr, "\rwindow %zu/%zu, nll %.4f", windows, n_windows, nll / (double)scored);
+    }
+    if (progress)
+        fputc('\n', stderr);
+
+    double mean = nll / (double)scored;
+    printf("tokens %zu\nscored %zu\nwindows %zu\nnll %.6g\nperplexity %.6g\n", n_tokens, scored,
+           windows, mean, exp(mean));
+    status = 0;
+
+done:
+    llama_state_free(&state);
+    free(logits);
+    free(tokens);
+    free(text);
+    return status;
+}
+
+int cmd_perplexity(int argc, char **argv) {
+    if (cmd_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+
+    perplexity_options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc;
+    blas_set_threads((int)o.threads);
+
+    lrc_error err;
+    llama_model m;
+    memset(&m, 0, sizeof m);
+    if (llama_model_load(&m, o.model_path, &err) < 0) {
+        cmd_fail("perplexity: %s", err.msg);
+        return 1;
+    }
+    tokenizer *tok = NULL;
+    if (load_tokenizer(&tok, &o, &err) < 0) {
+        cmd_fail("perplexity: %s", err.msg);
+        llama_model_free(&m);
+        return 1;
+    }
+
+    rc = run(&o, &m, tok);
+    tokenizer_free(tok);
+    llama_model_free(&m);
+    return rc;
+}
