@@ -3,7 +3,8 @@
  * gemv_rows below, a plain dot product per weight row on SSE vectors: it
  * streams W as one sequential read, which OpenBLAS's sgemv does not, and so
  * reaches about twice its bandwidth. Both wrappers keep x, W and y
- * contiguous, so the leading dimensions are the row lengths. The attention
+ * contiguous, so the leading dimensions are the row lengths. The backward
+ * pass is two sgemm calls with beta = 1, so it adds into the gradients. The attention
  * code calls CBLAS directly where it needs strided views into the KV cache.
  * Only one thread at a time may change the thread count.
  */
@@ -76,6 +77,25 @@ void blas_linear_forward(float *y, const float *x, const float *W, const float *
 void blas_linear_accumulate(float *y, const float *x, const float *W, size_t T, size_t in,
                             size_t out) {
     gemm_nt(y, x, W, T, in, out, 1.0f);
+}
+
+void blas_linear_backward(float *dx, float *dW, float *dbias, const float *dy, const float *x,
+                          const float *W, size_t T, size_t in, size_t out) {
+    /* dx (T, in) += dy (T, out) · W (out, in) */
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)in, (int)out, 1.0f, dy,
+                    (int)out, W, (int)in, 1.0f, dx, (int)in);
+
+    /* dW (out, in) += dyᵀ (out, T) · x (T, in) */
+    if (dW)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)T, 1.0f, dy,
+                    (int)out, x, (int)in, 1.0f, dW, (int)in);
+
+    /* dbias (out) += the column sums of dy, row by row so dy is read in order. */
+    if (dbias)
+        for (size_t t = 0; t < T; t++)
+            for (size_t o = 0; o < out; o++)
+                dbias[o] += dy[t * out + o];
 }
 
 /* The thread count last set, so that the forward pass can read it per layer

@@ -25,6 +25,19 @@ void blas_linear_forward(float *y, const float *x, const float *W, const float *
 void blas_linear_accumulate(float *y, const float *x, const float *W, size_t T, size_t in,
                             size_t out);
 
+/* The backward pass of blas_linear_forward. Like every backward in src/core
+ * it adds into its gradient outputs (callers zero them once per step) and
+ * skips an output passed as NULL:
+ *   dx += dy · W,  dW += dyᵀ · x,  dbias += Σ_t dy[t]
+ *   dx    (T, in), or NULL
+ *   dW    (out, in), or NULL
+ *   dbias (out), or NULL
+ *   dy    (T, out)
+ *   x     (T, in)
+ *   W     (out, in) */
+void blas_linear_backward(float *dx, float *dW, float *dbias, const float *dy, const float *x,
+                          const float *W, size_t T, size_t in, size_t out);
+
 /* Set the number of threads OpenBLAS uses; n <= 0 leaves its default
  * (OPENBLAS_NUM_THREADS, or one thread per core). */
 void blas_set_threads(int n);
