@@ -16,6 +16,7 @@ static const lrc_command commands[] = {
     {"detokenize", "turn token ids back into text", cmd_detokenize},
     {"generate", "generate text from a prompt", cmd_generate},
     {"perplexity", "measure a model's perplexity on a text file", cmd_perplexity},
+    {"distill", "distil a teacher into a low-rank student (Low-Rank Clone)", cmd_distill},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];

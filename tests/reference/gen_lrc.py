@@ -18,7 +18,10 @@ student and loss, differentiated by autograd:
   torch.optim.AdamW steps (constant learning rate, no gradient clipping,
   weight decay on the projections only: the norm weights sit in a second
   parameter group with weight_decay 0);
-- grads.safetensors: the gradient of every trainable tensor at init.
+- grads.safetensors: the gradient of every trainable tensor at init;
+- cli_data.u32 and cli_expected.json: a data file for `lrc distill
+  --shuffle off` and the loss parts of its batch before and after each of
+  three AdamW steps (tests/distill_cli.sh).
 
 Student weights are generated as E Z^T (embedding), W_head Z^T (head),
 W A (q, k, v), B_o W_o (o), W G^T (gate, up), D W_down (down). The loss is
@@ -46,6 +49,7 @@ B, T = 2, 8
 LOSS = dict(w_ce=1.0, w_kl=0.5, w_clone=0.25, tau=2.0)
 ADAMW = dict(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1)
 STEPS = 3
+CLI_TOKENS = 2 * T  # length of the CLI data file
 SITES = ["q", "k", "v", "attn_out", "gate", "up", "mlp_out"]
 
 
@@ -226,6 +230,29 @@ def lrc_loss(tw, params, tokens):
                        clone_site={s: clone[s].item() for s in SITES})
 
 
+def adamw_steps(tw, init, tokens):
+    """Three AdamW steps in float32, as the C optimiser runs them; the loss
+    parts after each."""
+    p32 = {k: v.to(torch.float32).clone().requires_grad_(True) for k, v in init.items()}
+    norms = [p32[k] for k in trainable_names() if "norm" in k]
+    projs = [p32[k] for k in trainable_names() if "norm" not in k]
+    opt = torch.optim.AdamW(
+        [{"params": projs, "weight_decay": ADAMW["weight_decay"]},
+         {"params": norms, "weight_decay": 0.0}],
+        lr=ADAMW["lr"], betas=(ADAMW["beta1"], ADAMW["beta2"]), eps=ADAMW["eps"])
+    after = []
+    for _ in range(STEPS):
+        opt.zero_grad()
+        params = {k: v.to(torch.float64) for k, v in p32.items()}
+        total, _ = lrc_loss(tw, params, tokens)
+        total.backward()
+        opt.step()
+        with torch.no_grad():
+            _, parts = lrc_loss(tw, {k: v.to(torch.float64) for k, v in p32.items()}, tokens)
+        after.append(parts)
+    return after
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/reference/data/lrc"
     os.makedirs(os.path.join(out, "teacher"), exist_ok=True)
@@ -256,24 +283,7 @@ def main():
     write_safetensors(os.path.join(out, "grads.safetensors"),
                       [(k, params[k].grad) for k in trainable_names()])
 
-    # Three AdamW steps in float32, as the C optimiser runs them.
-    p32 = {k: v.to(torch.float32).clone().requires_grad_(True) for k, v in init.items()}
-    norms = [p32[k] for k in trainable_names() if "norm" in k]
-    projs = [p32[k] for k in trainable_names() if "norm" not in k]
-    opt = torch.optim.AdamW(
-        [{"params": projs, "weight_decay": ADAMW["weight_decay"]},
-         {"params": norms, "weight_decay": 0.0}],
-        lr=ADAMW["lr"], betas=(ADAMW["beta1"], ADAMW["beta2"]), eps=ADAMW["eps"])
-    after = []
-    for _ in range(STEPS):
-        opt.zero_grad()
-        params = {k: v.to(torch.float64) for k, v in p32.items()}
-        total, _ = lrc_loss(tw, params, tokens)
-        total.backward()
-        opt.step()
-        with torch.no_grad():
-            _, parts = lrc_loss(tw, {k: v.to(torch.float64) for k, v in p32.items()}, tokens)
-        after.append(parts)
+    after = adamw_steps(tw, init, tokens)
 
     expected = {
         "rank": RANK, "B": B, "T": T, "tie_head": True,
@@ -282,6 +292,27 @@ def main():
     }
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1)
+
+    # The fixture of tests/distill_cli.sh: CLI_TOKENS ids as a .u32 data file.
+    # With --shuffle off, B = 2 and T = 8, row j of step k starts at token
+    # (2k + j)·8 mod 16, so every step reads the same batch: ids[0..8] and
+    # ids[8..15] followed by ids[0] (the window wraps). Drawn after everything
+    # above, so the other outputs stay as they were.
+    ids = torch.randint(0, CFG["V"], (CLI_TOKENS,), generator=gen)
+    with open(os.path.join(out, "cli_data.u32"), "wb") as f:
+        f.write(struct.pack("<%dI" % CLI_TOKENS, *ids.tolist()))
+    cli_batch = torch.stack([ids[0:T + 1], torch.cat([ids[T:2 * T], ids[0:1]])])
+    params = {k: v.clone() for k, v in init.items()}
+    with torch.no_grad():
+        _, cli_before = lrc_loss(tw, params, cli_batch)
+    cli = {
+        "rank": RANK, "B": B, "T": T, "loss_config": LOSS,
+        "adamw": dict(ADAMW, clip="none", schedule="constant", warmup=0),
+        "tokens": cli_batch.tolist(), "loss_before": cli_before,
+        "loss_after_steps": adamw_steps(tw, init, cli_batch),
+    }
+    with open(os.path.join(out, "cli_expected.json"), "w") as f:
+        json.dump(cli, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,220 @@
+#!/bin/sh
+# lrc distill on tiny teachers.
+# - Golden: the loss parts of metrics.jsonl over four steps equal those of
+#   cli_expected.json within 1e-4 relative. tests/reference/gen_lrc.py
+#   computed them with PyTorch's LRC loss and torch.optim.AdamW.
+# - Resume: twenty steps straight and ten plus ten with --resume write the
+#   same metrics.jsonl, apart from the wall-clock fields.
+# - Signals: SIGINT mid-run saves a checkpoint and exits 0, and --resume
+#   continues the run.
+# - NaN: a learning rate of 1e30 overflows the weights at step 2, so the run
+#   exits 3 naming the step and the last good checkpoint.
+# - Bad input gets one line and leaves nothing on disk.
+# - Export: student/ loads in lrc generate and lrc perplexity.
+. "$LRC_TESTDATA/lib.sh"
+py=/usr/bin/python3
+[ -x "$py" ] || skip_all "no /usr/bin/python3 to read metrics.jsonl"
+lrc_data="$LRC_TESTDATA/reference/data/lrc"
+teacher="$lrc_data/teacher"
+tok_teacher="$LRC_TESTDATA/reference/data/llama-f32"
+
+# The settings of gen_lrc.py (B, T, rank, loss weights, AdamW, no clipping,
+# constant rate), on its data file whose every shuffle-off batch is the one
+# cli_expected.json was computed on.
+golden_flags="--teacher $teacher --rank 12 --data $lrc_data/cli_data.u32 --batch 2 --seq 8
+    --lr 0.01 --warmup 0 --schedule constant --weight-decay 0.1 --clip 0 --kl-temp 2
+    --ce-weight 1 --kl-weight 0.5 --clone-weight 0.25 --shuffle off
+    --init $lrc_data/init.safetensors --probe-every 0 --threads 1"
+
+# --- golden ------------------------------------------------------------------
+# shellcheck disable=SC2086
+ok "distill runs the golden settings for 4 steps" \
+    "$LRC" distill $golden_flags --steps 4 --out "$TMP/golden" --no-tui
+"$py" - "$TMP/golden/metrics.jsonl" "$lrc_data/cli_expected.json" >"$TMP/cmp" 2>&1 <<'EOF'
+import json, sys
+got = [json.loads(l) for l in open(sys.argv[1])]
+exp = json.load(open(sys.argv[2]))
+want = [exp["loss_before"]] + exp["loss_after_steps"]
+assert [g["step"] for g in got] == [1, 2, 3, 4], [g["step"] for g in got]
+worst = 0.0
+for g, w in zip(got, want):
+    pairs = [(g["loss"], w["total"]), (g["ce"], w["ce"]), (g["kl"], w["kl"]),
+             (g["clone"], w["clone"])]
+    pairs += [(g["clone_sites"][s], w["clone_site"][s]) for s in w["clone_site"]]
+    for a, b in pairs:
+        worst = max(worst, abs(a - b) / abs(b))
+print("worst relative difference %.3g" % worst)
+assert worst < 1e-4
+EOF
+check "golden: every loss part of steps 1-4 matches PyTorch within 1e-4 relative"
+sed 's/^/# /' "$TMP/cmp"
+[ -s "$TMP/golden/checkpoints/step-000004.safetensors" ] &&
+    [ -s "$TMP/golden/student/model.safetensors" ] && [ -s "$TMP/golden/run.json" ]
+check "golden: the run folder holds run.json, the final checkpoint and student/"
+"$py" -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["rank"]==12 and s["kl_temp"]==2 and s["shuffle"]=="off" and s["lr"]==0.01, s' \
+    "$TMP/golden/run.json"
+check "golden: run.json records the settings"
+
+# --- resume ------------------------------------------------------------------
+# Training text for the teacher with a tokenizer (vocabulary of 128 ids).
+text="$TMP/text.txt"
+for i in 1 2 3 4 5 6 7 8; do
+    printf 'the cat sat on the mat. the dog ran to the cat and the cat ran away. %s\n' "$i"
+done >"$text"
+run_flags="--teacher $tok_teacher --rank 16 --data $text --batch 2 --seq 16 --lr 0.01
+    --warmup 2 --schedule constant --probe-every 5 --save-every 4 --threads 1"
+# shellcheck disable=SC2086
+ok "20 steps straight" "$LRC" distill $run_flags --steps 20 --out "$TMP/straight"
+# shellcheck disable=SC2086
+ok "10 steps" "$LRC" distill $run_flags --steps 10 --out "$TMP/split"
+ok "--resume for 10 more" "$LRC" distill --resume "$TMP/split" --steps 20 --threads 1
+grep -q "from step 10 of 20" "$TMP/err"
+check "--resume continues from step 10"
+strip='import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    for k in ("tokens_per_s", "elapsed_s", "eta_s"):
+        r.pop(k, None)
+    print(json.dumps(r, sort_keys=True))'
+"$py" -c "$strip" "$TMP/straight/metrics.jsonl" >"$TMP/a" &&
+    "$py" -c "$strip" "$TMP/split/metrics.jsonl" >"$TMP/b" && cmp -s "$TMP/a" "$TMP/b" &&
+    [ "$(grep -c '"step"' "$TMP/a")" -eq 25 ]
+check "resume: 10 + 10 steps give the 20-step metrics (20 steps, 5 probes)"
+grep -q '"mi": \[' "$TMP/a" && grep -q '"step": 0, "top1"' "$TMP/a"
+check "resume: the probe at step 0 and per-layer MI are recorded"
+"$py" - "$TMP/straight/metrics.jsonl" <<'EOF'
+import json, math, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+probes = [r for r in rows if r["type"] == "probe"]
+steps = [r for r in rows if r["type"] == "step"]
+assert [p["step"] for p in probes] == [0, 5, 10, 15, 20]
+for p in probes:
+    assert len(p["mi"]) == 2 and all(m >= 0 and math.isfinite(m) for m in p["mi"])
+    assert 0 <= p["top1"] <= 1, p
+    assert p["ppl_teacher"] > 1, p
+    assert p["ppl_student"] > 1, p
+assert steps[0]["lr"] == 0.005, steps[0]
+assert steps[1]["lr"] == 0.01, steps[1]
+assert steps[-1]["lr"] == 0.01, steps[-1]
+assert steps[-1]["loss"] < steps[0]["loss"]
+assert all(s["grad_norm"] > 0 for s in steps)
+EOF
+check "probe records are in range, lr follows the warmup, the loss falls"
+fails_resume_change() {
+    "$LRC" distill --resume "$TMP/split" --rank 8 >"$TMP/out" 2>"$TMP/err"
+    [ $? -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q -- "--rank" "$TMP/err"
+}
+fails_resume_change
+check "--resume refuses a changed --rank (settings come from run.json)"
+
+# --- SIGINT ------------------------------------------------------------------
+# shellcheck disable=SC2086
+"$LRC" distill $run_flags --steps 1000000 --save-every 0 --probe-every 0 --out "$TMP/int" \
+    >"$TMP/int.out" 2>"$TMP/int.err" &
+pid=$!
+i=0
+while [ "$i" -lt 100 ] && ! grep -q '"step":3,' "$TMP/int/metrics.jsonl" 2>/dev/null; do
+    sleep 0.1
+    i=$((i + 1))
+done
+kill -INT "$pid"
+wait "$pid"
+status=$?
+[ "$status" -eq 0 ] && [ -s "$TMP/int/checkpoints/latest" ]
+check "SIGINT saves a checkpoint and exits 0 (status $status)"
+saved=$(sed -n 's/^step-0*\([0-9][0-9]*\)\.safetensors$/\1/p' "$TMP/int/checkpoints/latest")
+ok "--resume after SIGINT runs 2 more steps" \
+    "$LRC" distill --resume "$TMP/int" --steps $((saved + 2)) --threads 1
+[ "$(tail -n 1 "$TMP/int/metrics.jsonl" | sed 's/.*"step":\([0-9]*\),.*/\1/')" = $((saved + 2)) ]
+check "the resumed run ends at step $((saved + 2))"
+
+# shellcheck disable=SC2086
+"$LRC" distill $run_flags --steps 1000000 --save-every 0 --probe-every 0 --out "$TMP/term" \
+    >"$TMP/term.out" 2>"$TMP/term.err" &
+pid=$!
+i=0
+while [ "$i" -lt 100 ] && ! grep -q '"step":3,' "$TMP/term/metrics.jsonl" 2>/dev/null; do
+    sleep 0.1
+    i=$((i + 1))
+done
+kill -TERM "$pid"
+wait "$pid"
+status=$?
+[ "$status" -eq 0 ] && [ -s "$TMP/term/checkpoints/latest" ] && grep -q "stopped at step" "$TMP/term.err"
+check "SIGTERM saves a checkpoint and exits 0 (status $status)"
+
+# --- non-finite loss -----------------------------------------------------------
+# shellcheck disable=SC2086
+"$LRC" distill $golden_flags --steps 10 --lr 1e30 --save-every 1 --out "$TMP/nan" \
+    >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 3 ] && grep -q "step 2: the .* is NaN" "$TMP/err" &&
+    grep -q "last good checkpoint .*step-000001.safetensors" "$TMP/err"
+check "a diverging --lr 1e30 exits 3 naming step 2 and the last good checkpoint"
+
+# --- bad input ---------------------------------------------------------------
+# bad DESCRIPTION PATTERN ARGS...: fails with one line matching PATTERN and
+# leaves neither --out nor ./runs behind.
+mkdir "$TMP/cwd"
+bad() {
+    desc=$1 pattern=$2
+    shift 2
+    (cd "$TMP/cwd" && "$LRC" distill "$@" --out "$TMP/bad" >"$TMP/out" 2>"$TMP/err")
+    status=$?
+    [ "$status" -ne 0 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q -- "$pattern" "$TMP/err" &&
+        [ ! -e "$TMP/bad" ] && [ -z "$(ls -A "$TMP/cwd")" ]
+    check "$desc"
+}
+base="--teacher $teacher --batch 2 --seq 8 --probe-every 0"
+printf '\001\000\000\000\002\000\000\000\003\000\000\000' >"$TMP/short.u32"
+# shellcheck disable=SC2086
+bad "data shorter than one window" "short.u32" $base --rank 12 --data "$TMP/short.u32"
+# shellcheck disable=SC2086
+bad "rank 0" "--rank '0'" $base --rank 0 --data "$lrc_data/cli_data.u32"
+# shellcheck disable=SC2086
+bad "rank above the teacher's hidden size" "--rank 33" $base --rank 33 \
+    --data "$lrc_data/cli_data.u32"
+"$py" - "$lrc_data/init.safetensors" "$TMP" <<'EOF'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+head, blob = json.loads(raw[8:8 + n]), raw[8 + n:]
+def write(path, header):
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    open(path, "wb").write(struct.pack("<Q", len(text)) + text + blob)
+missing = dict(head)
+del missing["model.layers.1.mlp.zoom_up.weight"]
+write(sys.argv[2] + "/missing.safetensors", missing)
+shaped = json.loads(json.dumps(head))
+t = shaped["model.layers.0.self_attn.zoom_q.weight"]
+t["shape"] = [t["shape"][1], t["shape"][0]]
+write(sys.argv[2] + "/shaped.safetensors", shaped)
+EOF
+# shellcheck disable=SC2086
+bad "--init without a tensor" "zoom_up" $base --rank 12 --data "$lrc_data/cli_data.u32" \
+    --init "$TMP/missing.safetensors"
+# shellcheck disable=SC2086
+bad "--init with a mis-shaped tensor" "zoom_q" $base --rank 12 \
+    --data "$lrc_data/cli_data.u32" --init "$TMP/shaped.safetensors"
+: >"$TMP/plain"
+(cd "$TMP/cwd" && "$LRC" distill $base --rank 12 --data "$lrc_data/cli_data.u32" \
+    --out "$TMP/plain/run" >"$TMP/out" 2>"$TMP/err")
+[ $? -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q "plain" "$TMP/err" &&
+    [ -f "$TMP/plain" ] && [ ! -s "$TMP/plain" ] && [ -z "$(ls -A "$TMP/cwd")" ]
+check "unwritable --out (under a regular file)"
+"$LRC" distill --teacher "$teacher" --rank 12 >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q -- "--data" "$TMP/err"
+check "a missing --data is a usage error"
+
+# --- export --------------------------------------------------------------------
+ok "the exported student runs in lrc generate" \
+    "$LRC" generate "$TMP/straight/student" --prompt "the cat" -n 6 --temperature 0
+ok "the exported student runs in lrc perplexity" \
+    "$LRC" perplexity "$TMP/straight/student" --text "$text" --ctx 16
+grep -q '^perplexity [0-9]' "$TMP/out"
+check "lrc perplexity prints the student's perplexity"
+"$py" -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["hidden_size"]==16, c' \
+    "$TMP/straight/student/config.json" && [ -s "$TMP/straight/student/tokenizer.json" ]
+check "student/ has hidden_size 16 and the teacher's tokenizer"
+
+done_testing
