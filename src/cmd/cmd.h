@@ -18,6 +18,7 @@ int cmd_detokenize(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
+int cmd_pretrain(int argc, char **argv);
 
 /* Print "lrc: " + message to stderr. */
 void cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

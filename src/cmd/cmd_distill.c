@@ -30,16 +30,14 @@
 #include <cjson/cJSON.h>
 
 #include "cmd/cmd.h"
+#include "cmd/train_common.h"
 #include "core/blas.h"
 #include "model/llama.h"
 #include "model/tokenizer.h"
 #include "train/lrc.h"
 #include "train/trainer.h"
 
-#define EXIT_USAGE 2
-#define EXIT_NONFINITE 3
 #define KEEP_CHECKPOINTS 3
-#define MAX_SEED 9007199254740991.0 /* 2^53 − 1: exact in run.json's doubles */
 
 static const char usage[] =
     "usage: lrc distill --teacher DIR --rank R --data FILE [--out RUN] [options]\n"
@@ -95,32 +93,6 @@ typedef struct distill_options {
 /* Arguments                                                                */
 /* ------------------------------------------------------------------------ */
 
-static int parse_long(const char *opt, const char *s, long min, long max, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max) {
-        cmd_fail("distill: %s '%s': expected an integer in %ld..%ld", opt, s, min, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* A finite number >= min (> min when strict). */
-static int parse_double(const char *opt, const char *s, double min, bool strict, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < min || (strict && v == min)) {
-        cmd_fail("distill: %s '%s': expected a finite number %s %g", opt, s,
-                 strict ? ">" : ">=", min);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 static const char *const value_options[] = {
     "--teacher", "--rank",        "--data",        "--out",          "--steps",        "--batch",
     "--seq",     "--lr",          "--warmup",      "--schedule",     "--weight-decay", "--clip",
@@ -164,48 +136,41 @@ static int parse_value(distill_options *o, const char *a, const char *v) {
     else if (strcmp(a, "--resume") == 0)
         o->resume = v;
     else if (strcmp(a, "--rank") == 0)
-        return parse_long(a, v, 1, INT_MAX, &o->rank);
+        return train_parse_long("distill", a, v, 1, INT_MAX, &o->rank);
     else if (strcmp(a, "--steps") == 0) {
         o->steps_given = true;
-        return parse_long(a, v, 1, INT_MAX, &o->steps);
+        return train_parse_long("distill", a, v, 1, INT_MAX, &o->steps);
     } else if (strcmp(a, "--batch") == 0)
-        return parse_long(a, v, 1, 1 << 20, &o->batch);
+        return train_parse_long("distill", a, v, 1, 1 << 20, &o->batch);
     else if (strcmp(a, "--seq") == 0)
-        return parse_long(a, v, 1, 1 << 20, &o->seq);
+        return train_parse_long("distill", a, v, 1, 1 << 20, &o->seq);
     else if (strcmp(a, "--warmup") == 0) {
         o->warmup_given = true;
-        return parse_long(a, v, 0, INT_MAX, &o->warmup);
+        return train_parse_long("distill", a, v, 0, INT_MAX, &o->warmup);
     } else if (strcmp(a, "--probe-every") == 0)
-        return parse_long(a, v, 0, INT_MAX, &o->probe_every);
+        return train_parse_long("distill", a, v, 0, INT_MAX, &o->probe_every);
     else if (strcmp(a, "--save-every") == 0) {
         o->save_every_given = true;
-        return parse_long(a, v, 0, INT_MAX, &o->save_every);
+        return train_parse_long("distill", a, v, 0, INT_MAX, &o->save_every);
     } else if (strcmp(a, "--threads") == 0)
-        return parse_long(a, v, 1, 4096, &o->threads);
+        return train_parse_long("distill", a, v, 1, 4096, &o->threads);
     else if (strcmp(a, "--lr") == 0)
-        return parse_double(a, v, 0.0, true, &o->lr);
+        return train_parse_double("distill", a, v, 0.0, true, &o->lr);
     else if (strcmp(a, "--weight-decay") == 0)
-        return parse_double(a, v, 0.0, false, &o->weight_decay);
+        return train_parse_double("distill", a, v, 0.0, false, &o->weight_decay);
     else if (strcmp(a, "--clip") == 0)
-        return parse_double(a, v, 0.0, false, &o->clip);
+        return train_parse_double("distill", a, v, 0.0, false, &o->clip);
     else if (strcmp(a, "--kl-temp") == 0)
-        return parse_double(a, v, 0.0, true, &o->kl_temp);
+        return train_parse_double("distill", a, v, 0.0, true, &o->kl_temp);
     else if (strcmp(a, "--ce-weight") == 0)
-        return parse_double(a, v, 0.0, false, &o->ce_weight);
+        return train_parse_double("distill", a, v, 0.0, false, &o->ce_weight);
     else if (strcmp(a, "--kl-weight") == 0)
-        return parse_double(a, v, 0.0, false, &o->kl_weight);
+        return train_parse_double("distill", a, v, 0.0, false, &o->kl_weight);
     else if (strcmp(a, "--clone-weight") == 0)
-        return parse_double(a, v, 0.0, false, &o->clone_weight);
-    else if (strcmp(a, "--seed") == 0) {
-        char *end;
-        errno = 0;
-        double s = strtod(v, &end);
-        if (errno || end == v || *end || !(s >= 0 && s <= MAX_SEED) || s != floor(s)) {
-            cmd_fail("distill: --seed '%s': expected an integer in 0..%.0f", v, MAX_SEED);
-            return -1;
-        }
-        o->seed = s;
-    } else if (strcmp(a, "--shuffle") == 0) {
+        return train_parse_double("distill", a, v, 0.0, false, &o->clone_weight);
+    else if (strcmp(a, "--seed") == 0)
+        return train_parse_seed("distill", v, &o->seed);
+    else if (strcmp(a, "--shuffle") == 0) {
         if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
             cmd_fail("distill: --shuffle '%s': expected on or off", v);
             return -1;
@@ -241,18 +206,18 @@ static int parse_args(int argc, char **argv, distill_options *o) {
         if (!known) {
             cmd_fail("distill: unknown %s '%s'; run 'lrc distill --help'",
                      a[0] == '-' ? "option" : "argument", a);
-            return EXIT_USAGE;
+            return TRAIN_EXIT_USAGE;
         }
         if (i + 1 >= argc) {
             cmd_fail("distill: option '%s' needs a value; run 'lrc distill --help'", a);
-            return EXIT_USAGE;
+            return TRAIN_EXIT_USAGE;
         }
         if (!resume_may_change(a) && !other_given) {
             other_given = true;
             other = a;
         }
         if (parse_value(o, a, argv[++i]) < 0)
-            return EXIT_USAGE;
+            return TRAIN_EXIT_USAGE;
     }
 
     if (o->resume) {
@@ -260,7 +225,7 @@ static int parse_args(int argc, char **argv, distill_options *o) {
             cmd_fail("distill: %s cannot be changed on --resume (the run's settings come from "
                      "its run.json); give only --steps, --save-every or --threads",
                      other);
-            return EXIT_USAGE;
+            return TRAIN_EXIT_USAGE;
         }
         return 0;
     }
@@ -268,14 +233,14 @@ static int parse_args(int argc, char **argv, distill_options *o) {
         cmd_fail("distill: missing %s; run 'lrc distill --help'", !o->teacher ? "--teacher DIR"
                                                                   : !o->rank  ? "--rank R"
                                                                               : "--data FILE");
-        return EXIT_USAGE;
+        return TRAIN_EXIT_USAGE;
     }
     if (!o->warmup_given)
         o->warmup = o->steps / 10;
     if (o->warmup > o->steps) {
         cmd_fail("distill: --warmup %ld exceeds --steps %ld; give a warmup of at most the steps",
                  o->warmup, o->steps);
-        return EXIT_USAGE;
+        return TRAIN_EXIT_USAGE;
     }
     return 0;
 }
@@ -284,19 +249,12 @@ static int parse_args(int argc, char **argv, distill_options *o) {
 /* Settings (run.json)                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* An absolute form of an existing path, or the path as given. */
-static void absolute_path(char *buf, size_t cap, const char *path) {
-    char *abs = realpath(path, NULL);
-    snprintf(buf, cap, "%s", abs ? abs : path);
-    free(abs);
-}
-
 static cJSON *settings_json(const distill_options *o, size_t probe_rows) {
     char teacher[4096], data[4096], init[4096];
-    absolute_path(teacher, sizeof teacher, o->teacher);
-    absolute_path(data, sizeof data, o->data);
+    train_absolute_path(teacher, sizeof teacher, o->teacher);
+    train_absolute_path(data, sizeof data, o->data);
     if (o->init)
-        absolute_path(init, sizeof init, o->init);
+        train_absolute_path(init, sizeof init, o->init);
 
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "command", "distill");
@@ -335,87 +293,34 @@ static cJSON *settings_json(const distill_options *o, size_t probe_rows) {
     return j;
 }
 
-/* The fingerprint of the settings a resume must keep: all but steps,
- * threads and save_every. */
-static int settings_fingerprint(const cJSON *settings, char out[CHECKPOINT_FINGERPRINT_LEN + 1]) {
-    cJSON *copy = cJSON_Duplicate(settings, 1);
-    if (!copy)
-        return -1;
-    cJSON_DeleteItemFromObject(copy, "steps");
-    cJSON_DeleteItemFromObject(copy, "threads");
-    cJSON_DeleteItemFromObject(copy, "save_every");
-    char *text = cJSON_PrintUnformatted(copy);
-    cJSON_Delete(copy);
-    if (!text)
-        return -1;
-    checkpoint_fingerprint(text, out);
-    cJSON_free(text);
-    return 0;
-}
-
-static int json_number(const cJSON *j, const char *run, const char *key, double *out) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!cJSON_IsNumber(item)) {
-        cmd_fail("distill: %s/run.json: key \"%s\" is missing or not a number; the run folder "
-                 "is damaged, start a new run",
-                 run, key);
-        return -1;
-    }
-    *out = item->valuedouble;
-    return 0;
-}
-
-static int json_long(const cJSON *j, const char *run, const char *key, long *out) {
-    double v;
-    if (json_number(j, run, key, &v) < 0)
-        return -1;
-    *out = (long)v;
-    return 0;
-}
-
-/* A string (or, when nullable, null giving NULL). */
-static int json_string(const cJSON *j, const char *run, const char *key, bool nullable,
-                       const char **out) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (nullable && cJSON_IsNull(item)) {
-        *out = NULL;
-        return 0;
-    }
-    if (!cJSON_IsString(item)) {
-        cmd_fail("distill: %s/run.json: key \"%s\" is missing or not a string; the run folder "
-                 "is damaged, start a new run",
-                 run, key);
-        return -1;
-    }
-    *out = item->valuestring;
-    return 0;
-}
-
 /* Fill o from a run's settings (strings point into settings). */
 static int options_from_settings(distill_options *o, const cJSON *s, const char *run) {
     const char *schedule, *shuffle, *method;
     lrc_error err;
-    if (json_string(s, run, "teacher", false, &o->teacher) < 0 ||
-        json_string(s, run, "data", false, &o->data) < 0 ||
-        json_string(s, run, "init", true, &o->init) < 0 ||
-        json_string(s, run, "schedule", false, &schedule) < 0 ||
-        json_string(s, run, "shuffle", false, &shuffle) < 0 ||
-        json_string(s, run, "init_method", false, &method) < 0 ||
-        json_long(s, run, "rank", &o->rank) < 0 || json_long(s, run, "batch", &o->batch) < 0 ||
-        json_long(s, run, "seq", &o->seq) < 0 || json_long(s, run, "warmup", &o->warmup) < 0 ||
-        json_long(s, run, "probe_every", &o->probe_every) < 0 ||
-        json_number(s, run, "lr", &o->lr) < 0 ||
-        json_number(s, run, "weight_decay", &o->weight_decay) < 0 ||
-        json_number(s, run, "clip", &o->clip) < 0 ||
-        json_number(s, run, "kl_temp", &o->kl_temp) < 0 ||
-        json_number(s, run, "ce_weight", &o->ce_weight) < 0 ||
-        json_number(s, run, "kl_weight", &o->kl_weight) < 0 ||
-        json_number(s, run, "clone_weight", &o->clone_weight) < 0 ||
-        json_number(s, run, "seed", &o->seed) < 0)
+    if (train_json_string("distill", s, run, "teacher", false, &o->teacher) < 0 ||
+        train_json_string("distill", s, run, "data", false, &o->data) < 0 ||
+        train_json_string("distill", s, run, "init", true, &o->init) < 0 ||
+        train_json_string("distill", s, run, "schedule", false, &schedule) < 0 ||
+        train_json_string("distill", s, run, "shuffle", false, &shuffle) < 0 ||
+        train_json_string("distill", s, run, "init_method", false, &method) < 0 ||
+        train_json_long("distill", s, run, "rank", &o->rank) < 0 ||
+        train_json_long("distill", s, run, "batch", &o->batch) < 0 ||
+        train_json_long("distill", s, run, "seq", &o->seq) < 0 ||
+        train_json_long("distill", s, run, "warmup", &o->warmup) < 0 ||
+        train_json_long("distill", s, run, "probe_every", &o->probe_every) < 0 ||
+        train_json_number("distill", s, run, "lr", &o->lr) < 0 ||
+        train_json_number("distill", s, run, "weight_decay", &o->weight_decay) < 0 ||
+        train_json_number("distill", s, run, "clip", &o->clip) < 0 ||
+        train_json_number("distill", s, run, "kl_temp", &o->kl_temp) < 0 ||
+        train_json_number("distill", s, run, "ce_weight", &o->ce_weight) < 0 ||
+        train_json_number("distill", s, run, "kl_weight", &o->kl_weight) < 0 ||
+        train_json_number("distill", s, run, "clone_weight", &o->clone_weight) < 0 ||
+        train_json_number("distill", s, run, "seed", &o->seed) < 0)
         return -1;
-    if (!o->steps_given && json_long(s, run, "steps", &o->steps) < 0)
+    if (!o->steps_given && train_json_long("distill", s, run, "steps", &o->steps) < 0)
         return -1;
-    if (!o->save_every_given && json_long(s, run, "save_every", &o->save_every) < 0)
+    if (!o->save_every_given &&
+        train_json_long("distill", s, run, "save_every", &o->save_every) < 0)
         return -1;
     if (lr_decay_parse(schedule, &o->schedule, &err) < 0) {
         cmd_fail("distill: %s/run.json: key \"schedule\": %s", run, err.msg);
@@ -443,75 +348,9 @@ static int options_from_settings(distill_options *o, const cJSON *s, const char 
 /* Progress                                                                 */
 /* ------------------------------------------------------------------------ */
 
-typedef struct progress {
-    bool tty;
-    int64_t every; /* plain-line interval when not a terminal */
-    bool line_open;
-} progress;
-
-static void format_duration(char *buf, size_t cap, double s) {
-    if (!(s >= 0) || s > 1e9)
-        snprintf(buf, cap, "?");
-    else if (s >= 3600)
-        snprintf(buf, cap, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
-    else if (s >= 60)
-        snprintf(buf, cap, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
-    else
-        snprintf(buf, cap, "%.0fs", s);
-}
-
-static void on_event(void *ctx, const trainer_event *ev) {
-    progress *p = ctx;
-    if (ev->kind == TRAINER_EVENT_STEP) {
-        const runlog_step *r = ev->step;
-        bool last = r->step == ev->total_steps;
-        if (!p->tty && !(last || r->step == 1 || r->step % p->every == 0))
-            return;
-        char eta[32];
-        format_duration(eta, sizeof eta, r->eta_s);
-        fprintf(stderr, "%sstep %lld/%lld  loss %.4f  grad-norm %.3g  %.0f tok/s  ETA %s%s",
-                p->tty ? "\r" : "", (long long)r->step, (long long)ev->total_steps, r->loss,
-                r->grad_norm, r->tokens_per_s, eta, p->tty ? "\033[K" : "\n");
-        p->line_open = p->tty;
-    } else if (ev->kind == TRAINER_EVENT_PROBE && !p->tty) {
-        const runlog_probe *r = ev->probe;
-        fprintf(stderr, "probe at step %lld: top-1 %.3f  ppl teacher %.4g  student %.4g\n",
-                (long long)r->step, r->top1, r->ppl_teacher, r->ppl_student);
-    } else if (ev->kind == TRAINER_EVENT_SAVE && ev->warning) {
-        fprintf(stderr, "%slrc: distill: %s\n", p->line_open ? "\n" : "", ev->warning);
-        p->line_open = false;
-    }
-    fflush(stderr);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Run                                                                      */
 /* ------------------------------------------------------------------------ */
-
-static trainer *volatile signal_trainer;
-
-static void on_signal(int sig) {
-    (void)sig;
-    trainer *t = signal_trainer;
-    if (t)
-        trainer_request_stop(t);
-}
-
-static void install_signals(trainer *t) {
-    signal_trainer = t;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
-static void restore_signals(void) {
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal_trainer = NULL;
-}
 
 /* Everything a run holds, freed by setup_free in any state. */
 typedef struct setup {
@@ -658,7 +497,8 @@ static int export_student(setup *s, const char *teacher_dir) {
 
 static int train(setup *s, const distill_options *o) {
     lrc_error err;
-    progress p = {.tty = isatty(STDERR_FILENO) == 1, .every = o->steps >= 20 ? o->steps / 20 : 1};
+    train_progress p;
+    train_progress_init(&p, "distill", o->steps);
     trainer_outcome outcome = TRAINER_FINISHED;
 
     fprintf(stderr,
@@ -666,9 +506,9 @@ static int train(setup *s, const distill_options *o) {
             "tokens (%zu for training); run %s, from step %lld of %ld\n",
             o->teacher, s->teacher.cfg.d, s->teacher.cfg.n_layers, o->rank, s->student.n_params,
             s->data.n_tokens, s->data.n_train, s->rd.path, (long long)s->tr.step, o->steps);
-    install_signals(&s->tr);
-    int rc = trainer_run(&s->tr, on_event, &p, &outcome, &err);
-    restore_signals();
+    train_install_signals(&s->tr);
+    int rc = trainer_run(&s->tr, train_progress_report, &p, &outcome, &err);
+    train_restore_signals();
     if (p.line_open)
         fputc('\n', stderr);
 
@@ -678,7 +518,7 @@ static int train(setup *s, const distill_options *o) {
     }
     if (outcome == TRAINER_NONFINITE) {
         cmd_fail("distill: %s", err.msg);
-        return EXIT_NONFINITE;
+        return TRAIN_EXIT_NONFINITE;
     }
     if (outcome == TRAINER_STOPPED) {
         fprintf(stderr,
@@ -700,7 +540,7 @@ static int run_new(distill_options *o) {
         goto done;
     s.settings = settings_json(o, s.data.probe_rows);
     trainer_config tc = trainer_settings(o);
-    if (!s.settings || settings_fingerprint(s.settings, tc.fingerprint) < 0) {
+    if (!s.settings || train_settings_fingerprint(s.settings, tc.fingerprint) < 0) {
         cmd_fail("distill: out of memory for the settings");
         goto done;
     }
@@ -739,7 +579,7 @@ static int run_resume(distill_options *o) {
         goto done;
 
     trainer_config tc = trainer_settings(o);
-    if (settings_fingerprint(s.settings, tc.fingerprint) < 0) {
+    if (train_settings_fingerprint(s.settings, tc.fingerprint) < 0) {
         cmd_fail("distill: out of memory for the settings");
         goto done;
     }

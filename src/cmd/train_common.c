@@ -1,0 +1,201 @@
+/*
+ * Shared pieces of the training commands (train_common.h). Nothing here
+ * depends on the model being trained, and messages take the command's name.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "cmd/train_common.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+
+/* ------------------------------------------------------------------------ */
+/* Arguments                                                                */
+/* ------------------------------------------------------------------------ */
+
+int train_parse_long(const char *cmd, const char *opt, const char *s, long min, long max,
+                     long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) {
+        cmd_fail("%s: %s '%s': expected an integer in %ld..%ld", cmd, opt, s, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int train_parse_double(const char *cmd, const char *opt, const char *s, double min, bool strict,
+                       double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < min || (strict && v == min)) {
+        cmd_fail("%s: %s '%s': expected a finite number %s %g", cmd, opt, s,
+                 strict ? ">" : ">=", min);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int train_parse_seed(const char *cmd, const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= 0 && v <= TRAIN_MAX_SEED) || v != floor(v)) {
+        cmd_fail("%s: --seed '%s': expected an integer in 0..%.0f", cmd, s, TRAIN_MAX_SEED);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Settings (run.json)                                                      */
+/* ------------------------------------------------------------------------ */
+
+void train_absolute_path(char *buf, size_t cap, const char *path) {
+    char *abs = realpath(path, NULL);
+    snprintf(buf, cap, "%s", abs ? abs : path);
+    free(abs);
+}
+
+int train_settings_fingerprint(const cJSON *settings, char out[CHECKPOINT_FINGERPRINT_LEN + 1]) {
+    cJSON *copy = cJSON_Duplicate(settings, 1);
+    if (!copy)
+        return -1;
+    cJSON_DeleteItemFromObject(copy, "steps");
+    cJSON_DeleteItemFromObject(copy, "threads");
+    cJSON_DeleteItemFromObject(copy, "save_every");
+    char *text = cJSON_PrintUnformatted(copy);
+    cJSON_Delete(copy);
+    if (!text)
+        return -1;
+    checkpoint_fingerprint(text, out);
+    cJSON_free(text);
+    return 0;
+}
+
+int train_json_number(const char *cmd, const cJSON *j, const char *run, const char *key,
+                      double *out) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!cJSON_IsNumber(item)) {
+        cmd_fail("%s: %s/run.json: key \"%s\" is missing or not a number; the run folder is "
+                 "damaged, start a new run",
+                 cmd, run, key);
+        return -1;
+    }
+    *out = item->valuedouble;
+    return 0;
+}
+
+int train_json_long(const char *cmd, const cJSON *j, const char *run, const char *key, long *out) {
+    double v;
+    if (train_json_number(cmd, j, run, key, &v) < 0)
+        return -1;
+    *out = (long)v;
+    return 0;
+}
+
+int train_json_string(const char *cmd, const cJSON *j, const char *run, const char *key,
+                      bool nullable, const char **out) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (nullable && cJSON_IsNull(item)) {
+        *out = NULL;
+        return 0;
+    }
+    if (!cJSON_IsString(item)) {
+        cmd_fail("%s: %s/run.json: key \"%s\" is missing or not a string; the run folder is "
+                 "damaged, start a new run",
+                 cmd, run, key);
+        return -1;
+    }
+    *out = item->valuestring;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Progress                                                                 */
+/* ------------------------------------------------------------------------ */
+
+void train_progress_init(train_progress *p, const char *cmd, int64_t steps) {
+    *p = (train_progress){
+        .cmd = cmd, .tty = isatty(STDERR_FILENO) == 1, .every = steps >= 20 ? steps / 20 : 1};
+}
+
+static void format_duration(char *buf, size_t cap, double s) {
+    if (!(s >= 0) || s > 1e9)
+        snprintf(buf, cap, "?");
+    else if (s >= 3600)
+        snprintf(buf, cap, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+    else if (s >= 60)
+        snprintf(buf, cap, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+    else
+        snprintf(buf, cap, "%.0fs", s);
+}
+
+void train_progress_report(void *ctx, const trainer_event *ev) {
+    train_progress *p = ctx;
+    if (ev->kind == TRAINER_EVENT_STEP) {
+        const runlog_step *r = ev->step;
+        bool last = r->step == ev->total_steps;
+        if (!p->tty && !(last || r->step == 1 || r->step % p->every == 0))
+            return;
+        char eta[32];
+        format_duration(eta, sizeof eta, r->eta_s);
+        fprintf(stderr, "%sstep %lld/%lld  loss %.4f  grad-norm %.3g  %.0f tok/s  ETA %s%s",
+                p->tty ? "\r" : "", (long long)r->step, (long long)ev->total_steps, r->loss,
+                r->grad_norm, r->tokens_per_s, eta, p->tty ? "\033[K" : "\n");
+        p->line_open = p->tty;
+    } else if (ev->kind == TRAINER_EVENT_PROBE && !p->tty) {
+        const runlog_probe *r = ev->probe;
+        if (isfinite(r->ppl_teacher))
+            fprintf(stderr, "probe at step %lld: top-1 %.3f  ppl teacher %.4g  student %.4g\n",
+                    (long long)r->step, r->top1, r->ppl_teacher, r->ppl_student);
+        else
+            fprintf(stderr, "probe at step %lld: loss %.4f  ppl %.4g  top-1 %.3f\n",
+                    (long long)r->step, log(r->ppl_student), r->ppl_student, r->top1);
+    } else if (ev->kind == TRAINER_EVENT_SAVE && ev->warning) {
+        fprintf(stderr, "%slrc: %s: %s\n", p->line_open ? "\n" : "", p->cmd, ev->warning);
+        p->line_open = false;
+    }
+    fflush(stderr);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Signals                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static trainer *volatile signal_trainer;
+
+static void on_signal(int sig) {
+    (void)sig;
+    trainer *t = signal_trainer;
+    if (t)
+        trainer_request_stop(t);
+}
+
+void train_install_signals(trainer *t) {
+    signal_trainer = t;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+void train_restore_signals(void) {
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal_trainer = NULL;
+}

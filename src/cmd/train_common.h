@@ -1,0 +1,70 @@
+/*
+ * Pieces shared by the commands that train (lrc distill, lrc pretrain):
+ * number parsing with one-line usage errors, the run.json readers, the
+ * settings fingerprint a resume must match, the progress line and the
+ * SIGINT/SIGTERM handling that turns Ctrl-C into a checkpoint. Every message
+ * starts with the command's name, which each function takes as `cmd`.
+ */
+#ifndef LRC_CMD_TRAIN_COMMON_H
+#define LRC_CMD_TRAIN_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+#define TRAIN_EXIT_USAGE 2
+#define TRAIN_EXIT_NONFINITE 3
+#define TRAIN_MAX_SEED 9007199254740991.0 /* 2^53 − 1: exact in run.json's doubles */
+
+/* An integer in min..max, else a one-line error and -1. */
+int train_parse_long(const char *cmd, const char *opt, const char *s, long min, long max,
+                     long *out);
+
+/* A finite number >= min (> min when strict), else a one-line error and -1. */
+int train_parse_double(const char *cmd, const char *opt, const char *s, double min, bool strict,
+                       double *out);
+
+/* --seed: an integer in 0..2^53 − 1, kept as a double for run.json. */
+int train_parse_seed(const char *cmd, const char *s, double *out);
+
+/* An absolute form of an existing path, or the path as given. */
+void train_absolute_path(char *buf, size_t cap, const char *path);
+
+/* The fingerprint of the settings a resume must keep: all keys but steps,
+ * threads and save_every. Returns -1 when out of memory. */
+int train_settings_fingerprint(const cJSON *settings, char out[CHECKPOINT_FINGERPRINT_LEN + 1]);
+
+/* Readers of run.json keys; a missing or mistyped key is a one-line error
+ * saying the run folder is damaged. A nullable string may be null (NULL). */
+int train_json_number(const char *cmd, const cJSON *j, const char *run, const char *key,
+                      double *out);
+int train_json_long(const char *cmd, const cJSON *j, const char *run, const char *key, long *out);
+int train_json_string(const char *cmd, const cJSON *j, const char *run, const char *key,
+                      bool nullable, const char **out);
+
+/* The progress line on stderr: rewritten in place on a terminal, otherwise
+ * one plain line every `every` steps (about twenty per run) and one per
+ * probe. A probe whose teacher perplexity is not finite (no teacher) is
+ * shown as the model's loss and perplexity alone. */
+typedef struct train_progress {
+    const char *cmd;
+    bool tty;
+    int64_t every;
+    bool line_open;
+} train_progress;
+
+void train_progress_init(train_progress *p, const char *cmd, int64_t steps);
+
+/* A trainer_report_fn; ctx is a train_progress. */
+void train_progress_report(void *ctx, const trainer_event *ev);
+
+/* Route SIGINT and SIGTERM to trainer_request_stop(t), and back. */
+void train_install_signals(trainer *t);
+void train_restore_signals(void);
+
+#endif
