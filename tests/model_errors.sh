@@ -109,6 +109,23 @@ fails_with "truncated llama2.c file" "$TMP/l2c/short.bin" "$TMP/l2c/short.bin" \
 
 fails_with "missing path" "$TMP/nowhere" "$TMP/nowhere" "cannot open"
 
+# Only ENOENT means "no config.json". A config.json that cannot be reached
+# (a symlink loop here, EACCES for other users) must be reported with errno.
+dir=$(model loop)
+rm "$dir/config.json" && ln -s config.json "$dir/config.json"
+fails_with "config.json in a symlink loop is not reported as missing" "$dir" "$dir" \
+    "cannot open config.json in this folder: Too many levels of symbolic links"
+if [ "$(id -u)" -ne 0 ]; then
+    dir=$(model noperm)
+    chmod 000 "$dir"
+    fails_with "unsearchable model folder says Permission denied" "$dir" "$dir" \
+        "Permission denied"
+    chmod 755 "$dir"
+else
+    tap_n=$((tap_n + 1))
+    echo "ok $tap_n # SKIP running as root, which ignores directory permissions"
+fi
+
 # A model over LRC_MEMORY_LIMIT: info reports it, loading would refuse.
 dir=$(model memory)
 LRC_MEMORY_LIMIT=1K "$LRC" info "$dir" >"$TMP/out" 2>&1

@@ -65,5 +65,36 @@ fails 1 "perplexity rejects --ctx beyond the model context" "context of 256" \
     "$LRC" perplexity "$model" --text "$text" --ctx 300
 fails 1 "perplexity names a missing model" "$TMP/nomodel" \
     "$LRC" perplexity "$TMP/nomodel" --text "$text"
+fails 1 "perplexity says --text DIR is a directory" "is a directory" \
+    "$LRC" perplexity "$model" --text "$TMP"
+fails 1 "perplexity says 1 token, not 1 tokens" "holds 1 token;" \
+    "$LRC" perplexity "$model" --text "$TMP/one.txt"
+
+"$LRC" perplexity "$model" --text "$text" --ctx 16 >"$TMP/file.out" 2>/dev/null
+ok "perplexity reads --text - from stdin" sh -c '"$1" perplexity "$2" --text - --ctx 16 <"$3"' \
+    sh "$LRC" "$model" "$text"
+cmp -s "$TMP/out" "$TMP/file.out" && [ -s "$TMP/file.out" ]
+check "perplexity on stdin equals perplexity on the file"
+ok "perplexity accepts --option=VALUE" "$LRC" perplexity "$model" "--text=$text" --ctx=16
+cmp -s "$TMP/out" "$TMP/file.out"
+check "perplexity with --option=VALUE equals the spaced form"
+
+# A model whose weights are all NaN (0xff bytes) must fail on the logits.
+mkdir "$TMP/nan" && cp "$model/config.json" "$model/tokenizer.json" "$model/model.safetensors" "$TMP/nan/"
+hlen=$(od -An -tu4 -N4 "$model/model.safetensors" | tr -d ' ')
+size=$(wc -c <"$model/model.safetensors")
+head -c $((size - 8 - hlen)) /dev/zero | tr '\000' '\377' |
+    dd of="$TMP/nan/model.safetensors" bs=1 seek=$((8 + hlen)) conv=notrunc 2>/dev/null
+fails 1 "perplexity rejects NaN logits" "$TMP/nan: the logits are not finite" \
+    "$LRC" perplexity "$TMP/nan" --text "$text" --ctx 16
+
+gpt2="$LRC_SHARED/fixtures/tokenizers/gpt2"
+if [ -d "$gpt2" ]; then
+    fails 1 "perplexity rejects a tokenizer larger than the vocabulary" "ids but .* vocab_size 128" \
+        "$LRC" perplexity "$model" --text "$text" --tokenizer "$gpt2"
+else
+    tap_n=$((tap_n + 1))
+    echo "ok $tap_n # SKIP $gpt2 is missing"
+fi
 
 done_testing

@@ -194,6 +194,49 @@ static void test_tensor_errors(void) {
         (const char *[]){dir, "no model.safetensors or model.safetensors.index.json", NULL});
 }
 
+/* Tensors the config does not use are an error naming the first one, except
+ * RoPE buffers and lm_head.weight under tied embeddings. */
+static void test_unused_tensors(void) {
+    char dir[512], file[600];
+    fixture fx;
+
+    make_dir(dir, sizeof dir, "fewer-layers");
+    fixture_write_model(dir, &fx, &base);
+    fixture_free(&fx);
+    edit_config(dir, "\"num_hidden_layers\": 2", "\"num_hidden_layers\": 1");
+    snprintf(file, sizeof file, "%s/model.safetensors", dir);
+    expect_error("num_hidden_layers below the stored layers", dir,
+                 (const char *[]){file, "tensor 'model.layers.1.", "is not used by",
+                                  "num_hidden_layers=1", NULL});
+
+    make_dir(dir, sizeof dir, "extra-tensor");
+    fixture_build(&fx, &base);
+    fixture_add(&fx, ST_F32, 4, 0, "extra.unused.weight", 0);
+    fixture_write_config(dir, &base);
+    fixture_write_weights(dir, &fx, &base);
+    fixture_free(&fx);
+    expect_error("extra tensor", dir,
+                 (const char *[]){"tensor 'extra.unused.weight' is not used by", NULL});
+
+    /* Accepted: an inv_freq buffer, and lm_head.weight beside tied embeddings. */
+    make_dir(dir, sizeof dir, "ignorable");
+    fixture_spec tied = base;
+    tied.tied = 1;
+    fixture_build(&fx, &tied);
+    fixture_add(&fx, ST_F32, 2, 0, "model.layers.%d.self_attn.rotary_emb.inv_freq", 0);
+    fixture_add(&fx, ST_F32, tied.V, tied.d, "lm_head.weight", 0);
+    fixture_write_config(dir, &tied);
+    fixture_write_weights(dir, &fx, &tied);
+    fixture_free(&fx);
+    llama_model m;
+    lrc_error err = {{0}};
+    int rc = llama_model_load(&m, dir, &err);
+    if (!ok(rc == 0, "inv_freq and a tied lm_head.weight are accepted"))
+        diag("message: %s", err.msg);
+    if (rc == 0)
+        llama_model_free(&m);
+}
+
 static void test_config_errors(void) {
     char dir[512], cfg[600];
     fixture fx;
@@ -283,6 +326,36 @@ static void test_config_errors(void) {
     expect_error("non-integer size", dir,
                  (const char *[]){"key num_hidden_layers is not an integer", NULL});
 
+    /* config.json is read as strict JSON: nothing after the closing brace,
+     * no key twice in an object. */
+    make_dir(dir, sizeof dir, "cfg-trailing");
+    fixture_write_config(dir, &base);
+    edit_config(dir, "\"torch_dtype\": \"float32\"\n}", "\"torch_dtype\": \"float32\"\n} xyz");
+    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+    expect_error("text after the closing brace", dir,
+                 (const char *[]){cfg, "text after the closing brace", "line 19", NULL});
+
+    make_dir(dir, sizeof dir, "cfg-dup");
+    fixture_write_config(dir, &base);
+    edit_config(dir, "\"torch_dtype\"", "\"hidden_size\": 64, \"torch_dtype\"");
+    expect_error("repeated key", dir,
+                 (const char *[]){"config.json: key hidden_size appears twice", NULL});
+
+    /* Special ids must lie in 0..vocab_size-1 (19 here). */
+    const char *const special[][3] = {
+        {"\"bos_token_id\": 1", "\"bos_token_id\": 999", "key bos_token_id has id 999"},
+        {"\"eos_token_id\": [2, 7]", "\"eos_token_id\": -5", "key eos_token_id has id -5"},
+        {"\"eos_token_id\": [2, 7]", "\"eos_token_id\": [0, 5, 19]", "key eos_token_id has id 19"},
+    };
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
+        make_dir(dir, sizeof dir, "cfg-special");
+        fixture_write_config(dir, &base);
+        edit_config(dir, special[i][0], special[i][1]);
+        snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+        expect_error(special[i][1], dir,
+                     (const char *[]){cfg, special[i][2], "outside the vocabulary 0..18", NULL});
+    }
+
     make_dir(dir, sizeof dir, "cfg-none");
     expect_error("folder without config.json", dir, (const char *[]){dir, "no config.json", NULL});
 
@@ -362,6 +435,44 @@ static void test_llama2c_errors(void) {
     expect_error("llama2.c header with zero heads", path,
                  (const char *[]){path, "header field n_heads at byte offset 12 is 0", NULL});
 
+    /* A huge n_layers must meet the size check before any allocation sized
+     * from the header (the ASan build fails on a 2^31-entry allocation). */
+    snprintf(path, sizeof path, "%s/huge-layers.bin", tmp_root);
+    fp = fopen(path, "wb");
+    int32_t huge[7] = {16, 24, 2147483647, 4, 4, 11, 8};
+    fwrite(huge, sizeof huge, 1, fp);
+    for (size_t i = 0; i < floats; i++)
+        fwrite(&(float){0.5f}, 4, 1, fp);
+    fclose(fp);
+    char has[64];
+    snprintf(has, sizeof has, "but the file has %zu", 28 + 4 * floats);
+    expect_error("llama2.c header with n_layers 2^31-1", path,
+                 (const char *[]){path, "n_layers=2147483647", has, NULL});
+
+    /* Header errors use llama2.c field names and offsets, not config.json keys. */
+    snprintf(path, sizeof path, "%s/heads5.bin", tmp_root);
+    fp = fopen(path, "wb");
+    int32_t heads5[7] = {16, 24, 2, 5, 5, 11, 8};
+    fwrite(heads5, sizeof heads5, 1, fp);
+    fclose(fp);
+    expect_error("llama2.c dim not a multiple of n_heads", path,
+                 (const char *[]){path, "header field dim at byte offset 0 is 16",
+                                  "n_heads at byte offset 12 (5)", "not a llama2.c checkpoint",
+                                  NULL});
+
+    snprintf(path, sizeof path, "%s/passwd.txt", tmp_root);
+    fp = fopen(path, "wb");
+    fputs("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n", fp);
+    fclose(fp);
+    expect_error("text file taken for a llama2.c header", path,
+                 (const char *[]){path, "not a llama2.c checkpoint", "byte offset", NULL});
+    llama_model m;
+    lrc_error err = {{0}};
+    if (llama_model_load(&m, path, &err) == 0)
+        llama_model_free(&m);
+    ok(!strstr(err.msg, "key") && !strstr(err.msg, "hidden_size"),
+       "text file: no config.json key names in the message");
+
     snprintf(path, sizeof path, "%s/does-not-exist", tmp_root);
     expect_error("missing path", path, (const char *[]){path, "cannot open", NULL});
 }
@@ -436,6 +547,7 @@ int main(void) {
 
     test_tensor_errors();
     test_config_errors();
+    test_unused_tensors();
     test_llama2c_errors();
     test_memory();
 

@@ -134,7 +134,43 @@ static void test_invalid(void) {
     ok(sampler_init(&s, 0, 1.0f, 1.0f, 0, &err) < 0, "empty vocabulary rejected");
 }
 
+/* A temperature below FLT_MIN turns logits / T into infinities, so the draw
+ * must be the argmax. NaN logits must still give an id in range. */
+static void test_non_finite(void) {
+    const float logits[6] = {0.5f, -1.0f, 3.25f, 3.0f, -2.0f, -7.0f};
+    const float tops[2] = {0.9f, 1.0f};
+    for (int k = 0; k < 2; k++) {
+        lrc_error err;
+        sampler s;
+        ok(sampler_init(&s, 6, 1e-40f, tops[k], 1, &err) == 0, "temperature 1e-40 accepted");
+        int all_greedy = 1;
+        for (int i = 0; i < 50; i++) {
+            float buf[6];
+            memcpy(buf, logits, sizeof buf);
+            all_greedy &= sampler_sample(&s, buf) == 2;
+        }
+        ok(all_greedy, "temperature 1e-40, top-p %g acts as greedy", (double)tops[k]);
+
+        int in_range = 1;
+        for (int i = 0; i < 50; i++) {
+            float buf[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+            if (i % 2)
+                buf[3] = INFINITY;
+            int id = sampler_sample(&s, buf);
+            in_range &= id >= 0 && id < 6;
+        }
+        ok(in_range, "NaN logits, top-p %g give an id in 0..V-1", (double)tops[k]);
+        sampler_free(&s);
+    }
+    const float fine[3] = {1.0f, -3e38f, 0.0f}, nan1[3] = {1.0f, NAN, 0.0f},
+                inf1[3] = {-INFINITY, 0.0f, 0.0f};
+    ok(sampler_logits_finite(fine, 3), "finite logits pass the check");
+    ok(!sampler_logits_finite(nan1, 3), "a NaN logit fails the check");
+    ok(!sampler_logits_finite(inf1, 3), "an infinite logit fails the check");
+}
+
 int main(void) {
+    test_non_finite();
     test_greedy();
     test_frequencies();
     test_top_p();

@@ -136,4 +136,32 @@ check "tokenize: unknown option is a usage error"
 [ $? -eq 2 ]
 check "tokenize: missing TEXT is a usage error"
 
+# Id lists: malformed JSON and empty fields are usage errors; ids too large
+# for an integer are outside the vocabulary like any other (exit 1).
+ref="$LRC_TESTDATA/reference/data/llama-f32"
+for bad in '[98,' '[[98]]' '98,,110' '[98 110]' '[98] x'; do
+    "$LRC" detokenize "$ref" "$bad" >"$TMP/out" 2>"$TMP/err"
+    [ $? -eq 2 ] && grep -q "malformed id list" "$TMP/err" && [ ! -s "$TMP/out" ]
+    check "detokenize: '$bad' is a usage error"
+done
+printf '[98,\n' | "$LRC" detokenize "$ref" - >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] && grep -q "malformed id list" "$TMP/err"
+check "detokenize: unbalanced JSON on stdin is a usage error"
+for big in 99999999999 4294967296 99999999999999999999999; do
+    "$LRC" detokenize "$ref" 98 "$big" >"$TMP/out" 2>"$TMP/err"
+    [ $? -eq 1 ] && grep -q "token id $big (position 1) is outside the vocabulary of 128 ids" "$TMP/err"
+    check "detokenize: $big is outside the vocabulary, exit 1"
+done
+got=$("$LRC" detokenize "$ref" '[98, 110]') && [ "$got" = "the cat" ]
+check "detokenize: a JSON array still works"
+got=$("$LRC" detokenize "$ref" 98, 110) && [ "$got" = "the cat" ]
+check "detokenize: ids with a trailing comma per argument still work"
+
+# A tokenizer.json that cannot be reached is not reported as missing.
+mkdir "$TMP/loop"
+ln -s tokenizer.json "$TMP/loop/tokenizer.json"
+"$LRC" tokenize "$TMP/loop" x >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "cannot open tokenizer.json in this directory: Too many levels" "$TMP/err"
+check "tokenize: unreachable tokenizer.json names the error, not absence"
+
 done_testing

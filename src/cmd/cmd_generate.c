@@ -8,7 +8,11 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,15 +38,20 @@ static const char usage[] =
     "  -n N                   stop after N generated tokens (default 128); generation\n"
     "                         also stops at the end-of-sequence token or a full context\n"
     "  --temperature T        divide the logits by T before sampling; 0 picks the most\n"
-    "                         likely token every time (default 0.8)\n"
+    "                         likely token every time, and so does a T so small that\n"
+    "                         the logits divided by it overflow (default 0.8)\n"
     "  --top-p P              sample only from the smallest set of most likely tokens\n"
     "                         whose probabilities add up to P, in (0, 1] (default 0.9)\n"
-    "  --seed S               seed of the random generator, an integer (default: the\n"
-    "                         current time, printed on stderr)\n"
+    "  --seed S               seed of the random generator, a non-negative integer\n"
+    "                         (default: the current time, printed on stderr)\n"
     "  --threads N            OpenBLAS threads (default: OPENBLAS_NUM_THREADS or one per core)\n"
     "  --tokenizer PATH       tokenizer file or directory (default: the model directory, or\n"
     "                         the directory of a .bin file)\n"
-    "  -h, --help             show this help\n";
+    "  -h, --help             show this help\n"
+    "\n"
+    "Options that take a value also accept the form --option=VALUE. Exit status: 0\n"
+    "success, 1 failure (including logits that are not finite), 2 usage error, 130\n"
+    "stopped by Ctrl-C.\n";
 
 typedef struct generate_options {
     const char *model_path;
@@ -69,24 +78,29 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int parse_long(const char *opt, const char *s, long min, long *out) {
+static int parse_long(const char *opt, const char *s, long min, long max, long *out) {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min) {
-        cmd_fail("generate: %s '%s': expected an integer >= %ld", opt, s, min);
+    if (errno || end == s || *end || v < min || v > max) {
+        cmd_fail("generate: %s '%s': expected an integer from %ld to %ld", opt, s, min, max);
         return -1;
     }
     *out = v;
     return 0;
 }
 
-static int parse_double(const char *opt, const char *s, double *out) {
+/* A finite number in [min, max], or in (min, max] when min_open; range
+ * describes the interval for the message. */
+static int parse_double(const char *opt, const char *s, double min, double max, bool min_open,
+                        const char *range, double *out) {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end) {
-        cmd_fail("generate: %s '%s': expected a number", opt, s);
+    if (errno == ERANGE && fabs(v) < 1.0)
+        errno = 0; /* underflow: a tiny value is still a value */
+    if (errno || end == s || *end || !isfinite(v) || v < min || (min_open && v == min) || v > max) {
+        cmd_fail("generate: %s '%s': expected %s", opt, s, range);
         return -1;
     }
     *out = v;
@@ -98,7 +112,8 @@ static int parse_seed(const char *s, uint64_t *out) {
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || end == s || *end || s[0] == '-') {
-        cmd_fail("generate: --seed '%s': expected a non-negative integer", s);
+        cmd_fail("generate: --seed '%s': expected an integer from 0 to %llu", s,
+                 (unsigned long long)UINT64_MAX);
         return -1;
     }
     *out = (uint64_t)v;
@@ -114,30 +129,43 @@ static int parse_args(int argc, char **argv, generate_options *o) {
         const char *v = has_value ? argv[i + 1] : NULL;
         int takes_value = 1;
 
+        /* --option=VALUE: split at the first '='. */
+        char name[64];
+        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+        if (eq && (size_t)(eq - a) < sizeof name) {
+            memcpy(name, a, (size_t)(eq - a));
+            name[eq - a] = '\0';
+            a = name;
+            v = eq + 1;
+            has_value = 1;
+        }
+
         if (strcmp(a, "-p") == 0 || strcmp(a, "--prompt") == 0) {
             if (has_value)
                 o->prompt = v;
         } else if (strcmp(a, "-n") == 0) {
-            if (has_value && parse_long(a, v, 1, &o->n) < 0)
+            if (has_value && parse_long(a, v, 1, INT_MAX, &o->n) < 0)
                 return 2;
         } else if (strcmp(a, "--temperature") == 0) {
-            if (has_value && parse_double(a, v, &o->temperature) < 0)
+            if (has_value && parse_double(a, v, 0.0, FLT_MAX, false, "a number from 0 to 3.4e38",
+                                          &o->temperature) < 0)
                 return 2;
         } else if (strcmp(a, "--top-p") == 0) {
-            if (has_value && parse_double(a, v, &o->top_p) < 0)
+            if (has_value &&
+                parse_double(a, v, 0.0, 1.0, true, "a number in (0, 1]", &o->top_p) < 0)
                 return 2;
         } else if (strcmp(a, "--seed") == 0) {
             if (has_value && parse_seed(v, &o->seed) < 0)
                 return 2;
             o->seed_given = 1;
         } else if (strcmp(a, "--threads") == 0) {
-            if (has_value && parse_long(a, v, 1, &o->threads) < 0)
+            if (has_value && parse_long(a, v, 1, 4096, &o->threads) < 0)
                 return 2;
         } else if (strcmp(a, "--tokenizer") == 0) {
             if (has_value)
                 o->tokenizer_path = v;
         } else if (a[0] == '-' && a[1] != '\0') {
-            cmd_fail("generate: unknown option '%s'; run 'lrc generate --help'", a);
+            cmd_fail("generate: unknown option '%s'; run 'lrc generate --help'", argv[i]);
             return 2;
         } else {
             takes_value = 0;
@@ -153,7 +181,8 @@ static int parse_args(int argc, char **argv, generate_options *o) {
                 cmd_fail("generate: option '%s' needs a value; run 'lrc generate --help'", a);
                 return 2;
             }
-            i++;
+            if (!eq)
+                i++;
         }
     }
 
@@ -163,14 +192,6 @@ static int parse_args(int argc, char **argv, generate_options *o) {
     }
     if (!o->prompt) {
         cmd_fail("generate: missing --prompt TEXT; run 'lrc generate --help'");
-        return 2;
-    }
-    if (!(o->temperature >= 0.0)) {
-        cmd_fail("generate: --temperature %g: expected a number >= 0", o->temperature);
-        return 2;
-    }
-    if (!(o->top_p > 0.0 && o->top_p <= 1.0)) {
-        cmd_fail("generate: --top-p %g: expected a number in (0, 1]", o->top_p);
         return 2;
     }
     return 0;
@@ -210,6 +231,13 @@ static int emit_token(tokenizer_stream *stream, int32_t id, lrc_error *err) {
     return 0;
 }
 
+/* NaN or infinite logits mean broken weights; sampling them is meaningless. */
+static void fail_not_finite(const char *model_path, long pos) {
+    cmd_fail("generate: %s: the logits are not finite (NaN or infinity) at position %ld; "
+             "the weights hold NaN or infinite values or overflow, check the checkpoint",
+             model_path, pos);
+}
+
 static int run(const generate_options *o, llama_model *m, tokenizer *tok) {
     lrc_error err;
     int32_t *prompt = NULL;
@@ -235,9 +263,10 @@ static int run(const generate_options *o, llama_model *m, tokenizer *tok) {
     if (m->cfg.max_seq > 0 && ctx > m->cfg.max_seq)
         ctx = m->cfg.max_seq;
     if ((long)n_prompt >= ctx) {
-        cmd_fail("generate: the prompt has %zu tokens but the model's context is %d; "
-                 "shorten the prompt",
-                 n_prompt, m->cfg.max_seq);
+        cmd_fail("generate: the prompt has %zu token%s, which %s the model's context of %d "
+                 "and leaves no room to generate; shorten the prompt",
+                 n_prompt, n_prompt == 1 ? "" : "s", (long)n_prompt == ctx ? "fills" : "exceeds",
+                 m->cfg.max_seq);
         goto done;
     }
     int batch = ctx < LLAMA_DEFAULT_BATCH ? (int)ctx : LLAMA_DEFAULT_BATCH;
@@ -262,15 +291,19 @@ static int run(const generate_options *o, llama_model *m, tokenizer *tok) {
         goto done;
     }
     double t1 = now_seconds();
+    if (!sampler_logits_finite(logits, (size_t)m->cfg.V)) {
+        fail_not_finite(o->model_path, (long)n_prompt - 1);
+        goto done;
+    }
 
     int eos_model = m->cfg.eos_id, eos_tok = tokenizer_eos_id(tok);
     long generated = 0, pos = (long)n_prompt;
-    const char *stop = "token limit";
+    const char *stop = "stopped at the token limit";
     signal(SIGINT, on_sigint);
     for (;;) {
         int32_t next = sampler_sample(&smp, logits);
         if (next == eos_model || next == eos_tok) {
-            stop = "end of sequence";
+            stop = "stopped at end of sequence";
             break;
         }
         if (emit_token(stream, next, &err) < 0) {
@@ -281,15 +314,19 @@ static int run(const generate_options *o, llama_model *m, tokenizer *tok) {
         if (generated >= o->n)
             break;
         if (pos >= ctx) {
-            stop = "context full";
+            stop = "stopped at a full context";
             break;
         }
         if (interrupted) {
-            stop = "interrupted";
+            stop = "stopped by interrupt (Ctrl-C)";
             break;
         }
         if (llama_forward(m, &state, &next, 1, (int)pos, logits, false, &err) < 0) {
             cmd_fail("generate: %s", err.msg);
+            goto done;
+        }
+        if (!sampler_logits_finite(logits, (size_t)m->cfg.V)) {
+            fail_not_finite(o->model_path, pos);
             goto done;
         }
         pos++;
@@ -300,10 +337,10 @@ static int run(const generate_options *o, llama_model *m, tokenizer *tok) {
     fflush(stdout);
 
     double pp = t1 - t0, tg = t2 - t1;
-    fprintf(stderr, "prompt: %zu tokens in %.3f s (%.1f tokens/s)\n", n_prompt, pp,
-            pp > 0 ? (double)n_prompt / pp : 0.0);
-    fprintf(stderr, "generation: %ld tokens in %.3f s (%.1f tokens/s), stopped at %s\n", generated,
-            tg, tg > 0 ? (double)generated / tg : 0.0, stop);
+    fprintf(stderr, "prompt: %zu token%s in %.3f s (%.1f tokens/s)\n", n_prompt,
+            n_prompt == 1 ? "" : "s", pp, pp > 0 ? (double)n_prompt / pp : 0.0);
+    fprintf(stderr, "generation: %ld token%s in %.3f s (%.1f tokens/s), %s\n", generated,
+            generated == 1 ? "" : "s", tg, tg > 0 ? (double)generated / tg : 0.0, stop);
     status = interrupted ? 130 : 0;
 
 done:
@@ -340,6 +377,18 @@ int cmd_generate(int argc, char **argv) {
     tokenizer *tok = NULL;
     if (load_tokenizer(&tok, &o, &err) < 0) {
         cmd_fail("generate: %s", err.msg);
+        llama_model_free(&m);
+        return 1;
+    }
+    /* Models pad their vocabulary, so fewer tokenizer ids is fine; more means
+     * the tokenizer belongs to another model. */
+    if (tokenizer_vocab_size(tok) > m.cfg.V) {
+        cmd_fail("generate: the tokenizer%s%s has %d ids but the model %s has vocab_size %d, so "
+                 "the tokenizer belongs to another model; give the model's own with --tokenizer",
+                 o.tokenizer_path ? " " : " beside",
+                 o.tokenizer_path ? o.tokenizer_path : " the model", tokenizer_vocab_size(tok),
+                 o.model_path, m.cfg.V);
+        tokenizer_free(tok);
         llama_model_free(&m);
         return 1;
     }

@@ -10,11 +10,13 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -37,13 +39,16 @@ static const char usage[] =
     "token (nats) and the perplexity exp(nll), to six significant digits.\n"
     "\n"
     "Options:\n"
-    "  --text FILE            text file to score (required)\n"
-    "  --ctx N                window length in tokens, at least 2 (default 512, or the\n"
-    "                         model's context when that is shorter)\n"
+    "  --text FILE            text file to score, or - for standard input (required)\n"
+    "  --ctx N                window length in tokens, from 2 to the model's context\n"
+    "                         (default 512, or the model's context when that is shorter)\n"
     "  --threads N            OpenBLAS threads (default: OPENBLAS_NUM_THREADS or one per core)\n"
     "  --tokenizer PATH       tokenizer file or directory (default: the model directory, or\n"
     "                         the directory of a .bin file)\n"
-    "  -h, --help             show this help\n";
+    "  -h, --help             show this help\n"
+    "\n"
+    "Options that take a value also accept the form --option=VALUE. Exit status: 0\n"
+    "success, 1 failure (including logits that are not finite), 2 usage error.\n";
 
 typedef struct perplexity_options {
     const char *model_path;
@@ -53,12 +58,12 @@ typedef struct perplexity_options {
     long threads;
 } perplexity_options;
 
-static int parse_long(const char *opt, const char *s, long min, long *out) {
+static int parse_long(const char *opt, const char *s, long min, long max, long *out) {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min) {
-        cmd_fail("perplexity: %s '%s': expected an integer >= %ld", opt, s, min);
+    if (errno || end == s || *end || v < min || v > max) {
+        cmd_fail("perplexity: %s '%s': expected an integer from %ld to %ld", opt, s, min, max);
         return -1;
     }
     *out = v;
@@ -73,6 +78,16 @@ static int parse_args(int argc, char **argv, perplexity_options *o) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int is_option = a[0] == '-' && a[1] != '\0';
 
+        /* --option=VALUE: split at the first '='. */
+        char name[64];
+        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+        if (eq && (size_t)(eq - a) < sizeof name) {
+            memcpy(name, a, (size_t)(eq - a));
+            name[eq - a] = '\0';
+            a = name;
+            v = eq + 1;
+        }
+
         if (!is_option) {
             if (o->model_path) {
                 cmd_fail("perplexity: unexpected argument '%s'; give one model PATH", a);
@@ -83,22 +98,23 @@ static int parse_args(int argc, char **argv, perplexity_options *o) {
         }
         if (strcmp(a, "--text") != 0 && strcmp(a, "--ctx") != 0 && strcmp(a, "--threads") != 0 &&
             strcmp(a, "--tokenizer") != 0) {
-            cmd_fail("perplexity: unknown option '%s'; run 'lrc perplexity --help'", a);
+            cmd_fail("perplexity: unknown option '%s'; run 'lrc perplexity --help'", argv[i]);
             return 2;
         }
         if (!v) {
             cmd_fail("perplexity: option '%s' needs a value; run 'lrc perplexity --help'", a);
             return 2;
         }
-        i++;
+        if (!eq)
+            i++;
 
         if (strcmp(a, "--text") == 0)
             o->text_path = v;
         else if (strcmp(a, "--tokenizer") == 0)
             o->tokenizer_path = v;
-        else if (strcmp(a, "--ctx") == 0 && parse_long(a, v, 2, &o->ctx) < 0)
+        else if (strcmp(a, "--ctx") == 0 && parse_long(a, v, 2, INT_MAX, &o->ctx) < 0)
             return 2;
-        else if (strcmp(a, "--threads") == 0 && parse_long(a, v, 1, &o->threads) < 0)
+        else if (strcmp(a, "--threads") == 0 && parse_long(a, v, 1, 4096, &o->threads) < 0)
             return 2;
     }
 
@@ -113,11 +129,20 @@ static int parse_args(int argc, char **argv, perplexity_options *o) {
     return 0;
 }
 
-/* Read a whole file into a malloc'd, NUL-terminated buffer. */
+/* Read a whole file, or standard input for "-", into a malloc'd,
+ * NUL-terminated buffer. */
 static char *read_text(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
+    int is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f) {
         cmd_fail("perplexity: cannot open --text file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        cmd_fail("perplexity: --text %s is a directory; give a text file", path);
+        if (!is_stdin)
+            fclose(f);
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
@@ -135,10 +160,12 @@ static char *read_text(const char *path, size_t *len) {
         buf = grown;
         cap *= 2;
     }
-    int failed = ferror(f);
-    fclose(f);
+    int failed = ferror(f), saved = errno;
+    if (!is_stdin)
+        fclose(f);
     if (!buf || failed) {
-        cmd_fail("perplexity: reading %s failed%s", path, buf ? "" : ": out of memory");
+        cmd_fail("perplexity: reading %s failed: %s", path,
+                 buf ? strerror(saved) : "out of memory");
         free(buf);
         return NULL;
     }
@@ -164,13 +191,19 @@ static int load_tokenizer(tokenizer **tok, const perplexity_options *o, lrc_erro
     return tokenizer_load(tok, dir, err);
 }
 
-/* -log softmax(row)[target], in double.
+/* -log softmax(row)[target], in double, or NAN when a value of the row is
+ * not finite.
  *   row (V) */
 static double token_nll(const float *row, int V, int target) {
     float max = row[0];
-    for (int i = 1; i < V; i++)
+    int finite = isfinite(row[0]);
+    for (int i = 1; i < V; i++) {
+        finite &= isfinite(row[i]);
         if (row[i] > max)
             max = row[i];
+    }
+    if (!finite)
+        return NAN;
     double sum = 0.0;
     for (int i = 0; i < V; i++)
         sum += exp((double)row[i] - max);
@@ -178,16 +211,24 @@ static double token_nll(const float *row, int V, int target) {
 }
 
 /* Sum the NLL of tokens[1..n-1] given their prefixes in one window. */
-static int score_window(const llama_model *m, llama_state *s, const int32_t *tokens, int n,
-                        float *logits, double *nll, lrc_error *err) {
+static int score_window(const llama_model *m, const char *model_path, llama_state *s,
+                        const int32_t *tokens, int n, float *logits, double *nll, lrc_error *err) {
     int V = m->cfg.V;
     for (int t0 = 0; t0 < n - 1; t0 += CHUNK) {
         /* Rows t0..t1-1 predict tokens t0+1..t1. */
         int t1 = t0 + CHUNK < n - 1 ? t0 + CHUNK : n - 1;
         if (llama_forward(m, s, tokens + t0, t1 - t0, t0, logits, true, err) < 0)
             return -1;
-        for (int t = t0; t < t1; t++)
-            *nll += token_nll(logits + (size_t)(t - t0) * V, V, tokens[t + 1]);
+        for (int t = t0; t < t1; t++) {
+            double x = token_nll(logits + (size_t)(t - t0) * V, V, tokens[t + 1]);
+            if (isnan(x))
+                return lrc_errorf(err,
+                                  "%s: the logits are not finite (NaN or infinity) at "
+                                  "position %d; the weights hold NaN or infinite values or "
+                                  "overflow, check the checkpoint",
+                                  model_path, t);
+            *nll += x;
+        }
     }
     return 0;
 }
@@ -209,8 +250,8 @@ static int run(const perplexity_options *o, const llama_model *m, const tokenize
         goto done;
     }
     if (n_tokens < 2) {
-        cmd_fail("perplexity: %s holds %zu tokens; at least 2 are needed to score one",
-                 o->text_path, n_tokens);
+        cmd_fail("perplexity: %s holds %zu token%s; at least 2 are needed to score one",
+                 o->text_path, n_tokens, n_tokens == 1 ? "" : "s");
         goto done;
     }
 
@@ -241,7 +282,8 @@ static int run(const perplexity_options *o, const llama_model *m, const tokenize
         size_t n = n_tokens - start < (size_t)ctx ? n_tokens - start : (size_t)ctx;
         if (n < 2)
             break;
-        if (score_window(m, &state, tokens + start, (int)n, logits, &nll, &err) < 0) {
+        if (score_window(m, o->model_path, &state, tokens + start, (int)n, logits, &nll, &err) <
+            0) {
             cmd_fail("perplexity: window at token %zu: %s", start, err.msg);
             goto done;
         }
@@ -288,6 +330,18 @@ int cmd_perplexity(int argc, char **argv) {
     tokenizer *tok = NULL;
     if (load_tokenizer(&tok, &o, &err) < 0) {
         cmd_fail("perplexity: %s", err.msg);
+        llama_model_free(&m);
+        return 1;
+    }
+    /* Models pad their vocabulary, so fewer tokenizer ids is fine; more means
+     * the tokenizer belongs to another model. */
+    if (tokenizer_vocab_size(tok) > m.cfg.V) {
+        cmd_fail("perplexity: the tokenizer%s%s has %d ids but the model %s has vocab_size %d, so "
+                 "the tokenizer belongs to another model; give the model's own with --tokenizer",
+                 o.tokenizer_path ? " " : " beside",
+                 o.tokenizer_path ? o.tokenizer_path : " the model", tokenizer_vocab_size(tok),
+                 o.model_path, m.cfg.V);
+        tokenizer_free(tok);
         llama_model_free(&m);
         return 1;
     }

@@ -37,8 +37,10 @@ static const char detokenize_usage[] =
     "Print the text of the token ids IDS, decoded with the tokenizer at PATH (a\n"
     "model directory or a tokenizer file, as for lrc tokenize), followed by a\n"
     "newline. Special tokens are kept (SentencePiece and llama2.c files drop BOS and\n"
-    "EOS, as SentencePiece does). IDS may be separated by spaces or commas and may\n"
-    "be written as a JSON array; a single '-' reads them from standard input.\n"
+    "EOS, as SentencePiece does). IDS may be separated by spaces or single commas,\n"
+    "or written as one JSON array per argument; a single '-' reads them from\n"
+    "standard input. A malformed list exits 2; an id outside the vocabulary,\n"
+    "however large, exits 1.\n"
     "\n"
     "Options:\n"
     "  -n, --no-newline   do not print the newline after the text\n"
@@ -141,37 +143,103 @@ int cmd_tokenize(int argc, char **argv) {
     return 0;
 }
 
-/* Parse ids separated by spaces, commas or JSON brackets into *ids. */
-static int parse_ids(const char *s, int32_t **ids, size_t *n, size_t *cap) {
-    while (*s) {
-        if (strchr(" \t\r\n,[]", *s)) {
-            s++;
-            continue;
-        }
-        char *end;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (end == s || errno || v < INT32_MIN || v > INT32_MAX ||
-            (*end && !strchr(" \t\r\n,[]", *end))) {
-            size_t k = strcspn(s, " \t\r\n,[]");
-            cmd_fail("detokenize: '%.*s' is not a token id; expected integers separated by "
-                     "spaces or commas",
-                     (int)(k > 40 ? 40 : k), s);
+/* Ids parsed so far. The first id too large for int32 is kept as text, and
+ * it is reported as outside the vocabulary once the tokenizer is loaded. */
+typedef struct id_list {
+    int32_t *ids;
+    size_t n, cap;
+    char big[48]; /* "" when every id fit */
+    size_t big_pos;
+} id_list;
+
+static int push_id(id_list *l, int32_t v) {
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        int32_t *grown = realloc(l->ids, l->cap * sizeof *grown);
+        if (!grown) {
+            cmd_fail("detokenize: out of memory");
             return -1;
         }
-        if (*n == *cap) {
-            *cap = *cap ? *cap * 2 : 64;
-            int32_t *grown = realloc(*ids, *cap * sizeof *grown);
-            if (!grown) {
-                cmd_fail("detokenize: out of memory");
-                return -1;
-            }
-            *ids = grown;
-        }
-        (*ids)[(*n)++] = (int32_t)v;
-        s = end;
+        l->ids = grown;
     }
+    l->ids[l->n++] = v;
     return 0;
+}
+
+static const char *skip_space(const char *p) {
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    return p;
+}
+
+static int malformed(const char *s, const char *p, const char *expected) {
+    cmd_fail("detokenize: malformed id list '%.40s%s' at character %zu: expected %s", s,
+             strlen(s) > 40 ? "..." : "", (size_t)(p - s), expected);
+    return -1;
+}
+
+/*
+ * Parse one argument (or all of standard input) into l: either a JSON array
+ * of integers, or integers separated by spaces or single commas (a trailing
+ * comma is allowed, so that "98, 110" typed as two arguments works).
+ */
+static int parse_ids(const char *s, id_list *l) {
+    const char *p = skip_space(s);
+    bool json = *p == '[';
+    if (json) {
+        p = skip_space(p + 1);
+        if (*p == ']')
+            return *skip_space(p + 1) ? malformed(s, skip_space(p + 1), "nothing after ']'") : 0;
+    }
+    while (*p) {
+        const char *num = p;
+        if (*p == '-')
+            p++;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        bool digits = p > num && p[-1] >= '0' && p[-1] <= '9';
+        if (!digits || (*p && !strchr(" \t\r\n,]", *p))) {
+            if (json || *num == ',' || *num == '[' || *num == ']')
+                return malformed(s, num,
+                                 *num == ',' ? "a token id, not an empty field" : "a token id");
+            size_t k = strcspn(num, " \t\r\n,[]");
+            cmd_fail("detokenize: '%.*s' is not a token id; expected integers separated by "
+                     "spaces or commas",
+                     (int)(k > 40 ? 40 : k), num);
+            return -1;
+        }
+        errno = 0;
+        long long v = strtoll(num, NULL, 10);
+        if (errno || v < INT32_MIN || v > INT32_MAX) {
+            if (!l->big[0]) {
+                size_t k = (size_t)(p - num);
+                snprintf(l->big, sizeof l->big, "%.*s%s", (int)(k > 40 ? 40 : k), num,
+                         k > 40 ? "..." : "");
+                l->big_pos = l->n;
+            }
+            v = -1;
+        }
+        if (push_id(l, (int32_t)v) < 0)
+            return -1;
+
+        p = skip_space(p);
+        if (json) {
+            if (*p == ']') {
+                p = skip_space(p + 1);
+                return *p ? malformed(s, p, "nothing after ']'") : 0;
+            }
+            if (*p != ',')
+                return malformed(s, p, "',' or ']'");
+            p = skip_space(p + 1);
+        } else if (*p == ',') {
+            p = skip_space(p + 1);
+            if (*p == ',')
+                return malformed(s, p, "a token id, not an empty field");
+        } else if (*p == ']') {
+            return malformed(s, p, "a token id; ']' without '['");
+        }
+    }
+    return json ? malformed(s, p, "',' and more ids, or ']'") : 0;
 }
 
 int cmd_detokenize(int argc, char **argv) {
@@ -181,8 +249,7 @@ int cmd_detokenize(int argc, char **argv) {
     }
     bool newline = true, options_done = false;
     const char *path = NULL;
-    int32_t *ids = NULL;
-    size_t n = 0, cap = 0;
+    id_list l = {0};
     bool from_stdin = false, any_ids = false;
     int status = 2;
     for (int i = 1; i < argc; i++) {
@@ -200,7 +267,7 @@ int cmd_detokenize(int argc, char **argv) {
             from_stdin = true;
         } else {
             any_ids = true;
-            if (parse_ids(a, &ids, &n, &cap))
+            if (parse_ids(a, &l))
                 goto done;
         }
     }
@@ -223,7 +290,7 @@ int cmd_detokenize(int argc, char **argv) {
         int bad = strlen(data) != len;
         if (bad)
             cmd_fail("detokenize: standard input contains a NUL byte; expected token ids");
-        bad = bad || parse_ids(data, &ids, &n, &cap);
+        bad = bad || parse_ids(data, &l);
         free(data);
         if (bad)
             goto done;
@@ -238,8 +305,17 @@ int cmd_detokenize(int argc, char **argv) {
     }
     char *text;
     size_t len;
-    if (tokenizer_decode(t, ids, n, &text, &len, &err)) {
+    /* Ids before one too large for int32 are checked first, so the earliest
+     * bad id is the one reported. */
+    if (tokenizer_decode(t, l.ids, l.big[0] ? l.big_pos : l.n, &text, &len, &err)) {
         cmd_fail("detokenize: %s", err.msg);
+        tokenizer_free(t);
+        goto done;
+    }
+    if (l.big[0]) {
+        cmd_fail("detokenize: token id %s (position %zu) is outside the vocabulary of %d ids",
+                 l.big, l.big_pos, tokenizer_vocab_size(t));
+        free(text);
         tokenizer_free(t);
         goto done;
     }
@@ -250,6 +326,6 @@ int cmd_detokenize(int argc, char **argv) {
     tokenizer_free(t);
     status = 0;
 done:
-    free(ids);
+    free(l.ids);
     return status;
 }

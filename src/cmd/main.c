@@ -17,6 +17,7 @@ static const lrc_command commands[] = {
     {"generate", "generate text from a prompt", cmd_generate},
     {"perplexity", "measure a model's perplexity on a text file", cmd_perplexity},
     {"distill", "distil a teacher into a low-rank student (Low-Rank Clone)", cmd_distill},
+    {"pretrain", "train every weight of a model from a config", cmd_pretrain},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];
@@ -57,6 +58,17 @@ int main(int argc, char **argv) {
     }
 
     const char *name = argv[1];
+    if (strcmp(name, "help") == 0 && argc > 2) {
+        /* lrc help COMMAND: that command's --help. */
+        for (size_t i = 0; i < n_commands; i++)
+            if (strcmp(argv[2], commands[i].name) == 0) {
+                char help_opt[] = "--help";
+                char *help_argv[] = {argv[2], help_opt, NULL};
+                return commands[i].run(2, help_argv);
+            }
+        cmd_fail("help: '%s' is not an lrc command; run 'lrc --help' for the list", argv[2]);
+        return 2;
+    }
     if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
         print_usage(stdout);
         return 0;

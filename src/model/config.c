@@ -61,12 +61,52 @@ static char *read_file(const char *path, size_t *len, lrc_error *err) {
     return buf;
 }
 
-/* Parse JSON text; on failure name the byte offset and line of the error. */
+/* The first key that an object (at any depth) contains twice, or NULL.
+ * Python's json keeps the last value silently, but a repeated key in a
+ * config is a mistake, so it is an error here. */
+static const char *duplicate_key(const cJSON *node) {
+    for (const cJSON *a = node ? node->child : NULL; a; a = a->next) {
+        if (cJSON_IsObject(node) && a->string)
+            for (const cJSON *b = a->next; b; b = b->next)
+                if (b->string && strcmp(a->string, b->string) == 0)
+                    return a->string;
+        const char *inner = duplicate_key(a);
+        if (inner)
+            return inner;
+    }
+    return NULL;
+}
+
+/* Parse JSON text; on failure name the byte offset and line of the error.
+ * Text after the closing brace and repeated keys are errors. */
 static cJSON *parse_json(const char *path, const char *text, size_t len, lrc_error *err) {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (root)
-        return root;
+    if (root) {
+        size_t after = (size_t)(end - text);
+        while (after < len && strchr(" \t\r\n", text[after]))
+            after++;
+        if (after < len) {
+            int line = 1;
+            for (size_t i = 0; i < after; i++)
+                line += text[i] == '\n';
+            lrc_errorf(err,
+                       "%s: malformed JSON: text after the closing brace at byte offset %zu "
+                       "(line %d); delete it",
+                       path, after, line);
+            cJSON_Delete(root);
+            return NULL;
+        }
+        const char *dup = duplicate_key(root);
+        if (!dup)
+            return root;
+        lrc_errorf(err,
+                   "%s: key %.64s appears twice in one object; keep one value and delete the "
+                   "other",
+                   path, dup);
+        cJSON_Delete(root);
+        return NULL;
+    }
     size_t at = end ? (size_t)(end - text) : 0;
     int line = 1;
     for (size_t i = 0; i < at && i < len; i++)
@@ -229,9 +269,23 @@ static int read_rope_scaling(llama_config *cfg, const cJSON *root, const char *p
                       path, t);
 }
 
+/* A special id must name a token: 0..V-1 (V is checked on its own later). */
+static int check_special_id(const llama_config *cfg, const char *key, long long id,
+                            const char *path, lrc_error *err) {
+    if (cfg->V > 0 && (id < 0 || id >= cfg->V))
+        return lrc_errorf(err,
+                          "%s: key %s has id %lld, outside the vocabulary 0..%d "
+                          "(vocab_size %d); fix the id",
+                          path, key, id, cfg->V - 1, cfg->V);
+    return 0;
+}
+
 static int read_special_ids(llama_config *cfg, const cJSON *root, const char *path,
                             lrc_error *err) {
     if (get_int(root, "bos_token_id", &cfg->bos_id, 0, -1, path, err))
+        return -1;
+    if (get(root, "bos_token_id") &&
+        check_special_id(cfg, "bos_token_id", cfg->bos_id, path, err) < 0)
         return -1;
 
     cfg->eos_id = -1;
@@ -240,7 +294,8 @@ static int read_special_ids(llama_config *cfg, const cJSON *root, const char *pa
     if (!eos)
         return 0;
     if (cJSON_IsNumber(eos)) {
-        if (get_int(root, "eos_token_id", &cfg->eos_id, 1, -1, path, err))
+        if (get_int(root, "eos_token_id", &cfg->eos_id, 1, -1, path, err) ||
+            check_special_id(cfg, "eos_token_id", cfg->eos_id, path, err) < 0)
             return -1;
         cfg->eos_ids[cfg->n_eos_ids++] = cfg->eos_id;
         return 0;
@@ -258,6 +313,8 @@ static int read_special_ids(llama_config *cfg, const cJSON *root, const char *pa
                               "%s: key eos_token_id has an entry that is not a "
                               "non-negative integer",
                               path);
+        if (check_special_id(cfg, "eos_token_id", (long long)v, path, err) < 0)
+            return -1;
         if (cfg->n_eos_ids < (int)(sizeof cfg->eos_ids / sizeof cfg->eos_ids[0]))
             cfg->eos_ids[cfg->n_eos_ids++] = (int)v;
     }

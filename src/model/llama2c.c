@@ -15,9 +15,10 @@
  * embedding, wq, wk, wv, wo, w1, w2, w3 (each for all layers) and the
  * classifier when not shared. No RoPE tables.
  *
- * Both are described as a list of segments in file order; the header check
- * sums them and requires the file size to match exactly, and the reader
- * walks the same list with pread. Matrices are (out, in) row-major, as in
+ * Both are described as a list of segments in file order, which the reader
+ * walks with pread. The header check computes the same total in closed form,
+ * before anything is allocated from the header, and requires the file size
+ * to match exactly. Matrices are (out, in) row-major, as in
  * PyTorch. llama2.c pairs RoPE dimensions (2i, 2i+1), hence rope_interleaved.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -167,30 +168,70 @@ int llama2c_read_header(llama_source *src, lrc_error *err) {
         src->header_bytes = 28;
     }
 
-    /* A file that is not a checkpoint usually fails here, so name the field. */
+    /* A file that is not a checkpoint usually fails here, so name the field
+     * and its offset; these are llama2.c fields, not config.json keys. */
     static const char *const fields[7] = {"dim",        "hidden_dim", "n_layers", "n_heads",
                                           "n_kv_heads", "vocab_size", "seq_len"};
+    size_t base = src->header_bytes == 28 ? 0 : 8;
+#define OFF(i) (base + 4 * (size_t)(i))
     for (int i = 0; i < 7; i++)
         if (p[i] <= 0)
             return lrc_errorf(err,
                               "%s: header field %s at byte offset %zu is %d; expected a positive "
                               "integer, so this is not a llama2.c checkpoint",
-                              path, fields[i],
-                              src->header_bytes == 28 ? 4 * (size_t)i : 8 + 4 * (size_t)i, p[i]);
+                              path, fields[i], OFF(i), p[i]);
+    const char *broken = NULL;
+    int a = 0, b = 0;
+    if (p[0] % p[3] != 0) {
+        broken = "is not a multiple of";
+        a = 0, b = 3;
+    } else if (p[3] % p[4] != 0) {
+        broken = "is not a multiple of";
+        a = 3, b = 4;
+    } else if ((p[0] / p[3]) % 2 != 0) {
+        broken = "divided by it gives an odd head size for";
+        a = 0, b = 3;
+    }
+    if (broken)
+        return lrc_errorf(err,
+                          "%s: header field %s at byte offset %zu is %d, which %s %s at byte "
+                          "offset %zu (%d); this is not a llama2.c checkpoint or its header is "
+                          "damaged",
+                          path, fields[a], OFF(a), p[a], broken, fields[b], OFF(b), p[b]);
+#undef OFF
     set_config(&src->cfg, p, shared);
-    if (llama_config_validate(&src->cfg, path, err) < 0)
-        return lrc_error_prefix(err, "%s header", llama_format_name(src->format));
 
-    segment *seg = calloc(max_segments(&src->cfg), sizeof *seg);
-    if (!seg)
-        return lrc_errorf(err, "%s: out of memory", path);
-    size_t n = build_segments(&src->cfg, src->format, NULL, seg);
-    uint64_t expected = src->header_bytes;
-    for (size_t i = 0; i < n; i++)
-        expected += seg[i].count * sizeof(float);
-    free(seg);
+    /* The file size must match before anything is sized from the header.
+     * A double first, so that absurd headers cannot overflow the exact sum. */
+    const llama_config *c = &src->cfg;
+    double dd = c->d, kvd = (double)c->Hkv * c->h, qd = (double)c->H * c->h;
+    double approx =
+        (double)src->header_bytes +
+        4.0 * ((c->tied_embeddings ? 1.0 : 2.0) * c->V * dd + dd +
+               (double)c->n_layers * (2 * dd + 2 * qd * dd + 2 * kvd * dd + 3.0 * c->I * dd) +
+               (src->format == LLAMA_FORMAT_LLAMA2C_LEGACY ? 2.0 * c->max_seq * (c->h / 2) : 0.0));
+    uint64_t expected;
+    if (approx > 0x1p60) {
+        expected = UINT64_MAX;
+    } else {
+        uint64_t d = (uint64_t)c->d, q = (uint64_t)c->H * (uint64_t)c->h;
+        uint64_t kv = (uint64_t)c->Hkv * (uint64_t)c->h, I = (uint64_t)c->I;
+        uint64_t floats = (c->tied_embeddings ? 1u : 2u) * (uint64_t)c->V * d + d +
+                          (uint64_t)c->n_layers * (2 * d + 2 * q * d + 2 * kv * d + 3 * I * d);
+        if (src->format == LLAMA_FORMAT_LLAMA2C_LEGACY)
+            floats += 2 * (uint64_t)c->max_seq * (uint64_t)(c->h / 2);
+        expected = src->header_bytes + 4 * floats;
+    }
 
     if (expected != (uint64_t)src->file_size) {
+        if (expected == UINT64_MAX)
+            return lrc_errorf(
+                err,
+                "%s: the %s header (dim=%d, hidden_dim=%d, n_layers=%d, n_heads=%d, "
+                "n_kv_heads=%d, vocab_size=%d, seq_len=%d) implies %.3g bytes but the file has "
+                "%zu; this is not a llama2.c checkpoint or its header is damaged",
+                path, llama_format_name(src->format), p[0], p[1], p[2], p[3], p[4], c->V, p[6],
+                approx, src->file_size);
         const char *what = expected > src->file_size ? "the file is truncated at byte offset"
                                                      : "extra bytes start at byte offset";
         return lrc_errorf(
@@ -202,6 +243,8 @@ int llama2c_read_header(llama_source *src, lrc_error *err) {
             llama_format_name(src->format), p[0], p[1], p[2], p[3], p[4], src->cfg.V, p[6],
             shared ? "shared" : "separate", (unsigned long long)expected, src->file_size);
     }
+    if (llama_config_validate(&src->cfg, path, err) < 0)
+        return lrc_error_prefix(err, "%s header", llama_format_name(src->format));
     return 0;
 }
 

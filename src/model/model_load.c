@@ -161,11 +161,18 @@ int llama_source_open_config(llama_source *src, const char *path, lrc_error *err
         int n = snprintf(src->config_path, sizeof src->config_path, "%s/config.json", src->path);
         if (n < 0 || (size_t)n >= sizeof src->config_path)
             return lrc_errorf(err, "%.200s...: path too long", src->path);
-        if (stat(src->config_path, &st) != 0)
+        if (stat(src->config_path, &st) != 0) {
+            /* Only ENOENT means absent: EACCES on an unsearchable folder does not. */
+            if (errno != ENOENT)
+                return lrc_errorf(err,
+                                  "%s: cannot open config.json in this folder: %s; check the "
+                                  "folder's permissions (it must be readable and searchable)",
+                                  src->path, strerror(errno));
             return lrc_errorf(err,
                               "%s: no config.json; expected a Hugging Face model folder "
                               "(config.json with model.safetensors)",
                               src->path);
+        }
         if (llama_config_load(&src->cfg, src->config_path, err) < 0)
             return -1;
         return llama_config_validate(&src->cfg, src->config_path, err);
@@ -242,6 +249,38 @@ static int check_tensor(const llama_source *src, const tensor_spec *s, lrc_error
     return 0;
 }
 
+/* Tensors the loader may skip: RoPE buffers some exports keep, and a copy
+ * of the embedding in lm_head.weight when the config ties the two. */
+static bool ignorable(const llama_source *src, const char *name) {
+    size_t n = strlen(name), k = strlen(".rotary_emb.inv_freq");
+    if (n >= k && strcmp(name + n - k, ".rotary_emb.inv_freq") == 0)
+        return true;
+    return src->cfg.tied_embeddings && strcmp(name, "lm_head.weight") == 0;
+}
+
+/* Reject a tensor the config does not use, naming the first one. Such a
+ * tensor (num_hidden_layers below the stored layers, say) means the config
+ * and the weights disagree, so dropping it would give wrong text. */
+static int check_unused(const llama_source *src, const tensor_spec *specs, size_t n_specs,
+                        lrc_error *err) {
+    for (size_t f = 0; f < src->st.n_files; f++) {
+        const safetensors_file *file = &src->st.files[f];
+        for (size_t t = 0; t < file->n_tensors; t++) {
+            const char *name = file->tensors[t].name;
+            bool used = ignorable(src, name);
+            for (size_t i = 0; i < n_specs && !used; i++)
+                used = strcmp(specs[i].name, name) == 0;
+            if (!used)
+                return lrc_errorf(err,
+                                  "%s: tensor '%s' is not used by %s (num_hidden_layers=%d); "
+                                  "the config and the weights disagree, so fix config.json "
+                                  "or remove the tensor",
+                                  file->path, name, src->config_path, src->cfg.n_layers);
+        }
+    }
+    return 0;
+}
+
 int llama_source_check(const llama_source *src, lrc_error *err) {
     if (src->format != LLAMA_FORMAT_SAFETENSORS)
         return 0; /* the llama2.c header check already matched the file size */
@@ -263,6 +302,8 @@ int llama_source_check(const llama_source *src, lrc_error *err) {
                         "%s: tensor 'model.layers.0.self_attn.o_proj.bias' is present but %s does "
                         "not set attention_bias; set it or remove the biases",
                         weights_path(src), src->config_path);
+    if (rc == 0)
+        rc = check_unused(src, specs, n, err);
     free(specs);
     return rc;
 }

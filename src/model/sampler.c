@@ -3,7 +3,9 @@
  * the smallest set of most probable tokens whose mass reaches p and draws
  * from it renormalised. Only tokens with probability >= (1 - p) / V can be
  * in that set (if token j is, the tokens ranked from j down hold mass > 1 - p
- * and each is <= p_j), so the rest are dropped before sorting.
+ * and each is <= p_j), so the rest are dropped before sorting. A temperature
+ * so small that the largest logit / T overflows acts as greedy, and NaN
+ * logits never make the sampler index outside its buffers.
  */
 #include "model/sampler.h"
 
@@ -61,6 +63,13 @@ int sampler_argmax(const float *x, size_t n) {
     return (int)best;
 }
 
+int sampler_logits_finite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return 0;
+    return 1;
+}
+
 /* Descending probability, then ascending id, so the order is total. */
 static int compare_candidates(const void *a, const void *b) {
     const sampler_candidate *x = a, *y = b;
@@ -88,7 +97,7 @@ static int sample_top_p(sampler *s, const float *probs, float u) {
     float cutoff = (1.0f - s->top_p) / (float)s->V;
     int n = 0;
     for (int i = 0; i < s->V; i++)
-        if (probs[i] >= cutoff)
+        if (probs[i] >= cutoff) /* false for NaN */
             s->candidates[n++] = (sampler_candidate){probs[i], i};
     qsort(s->candidates, (size_t)n, sizeof *s->candidates, compare_candidates);
 
@@ -109,12 +118,16 @@ static int sample_top_p(sampler *s, const float *probs, float u) {
         if (target < cdf)
             return s->candidates[i].id;
     }
-    return s->candidates[keep - 1].id;
+    /* keep is 0 only when no probability reached the cutoff (NaN input). */
+    return keep > 0 ? s->candidates[keep - 1].id : sampler_argmax(probs, (size_t)s->V);
 }
 
 int sampler_sample(sampler *s, float *logits) {
-    if (s->temperature == 0.0f)
-        return sampler_argmax(logits, (size_t)s->V);
+    int best = sampler_argmax(logits, (size_t)s->V);
+    /* A temperature so small that the largest logit / T overflows leaves
+     * only the maximum with mass: that is greedy. */
+    if (s->temperature == 0.0f || !isfinite(logits[best] / s->temperature))
+        return best;
 
     for (int i = 0; i < s->V; i++)
         logits[i] /= s->temperature;

@@ -30,9 +30,15 @@ int sampler_init(sampler *s, int V, float temperature, float top_p, uint64_t see
 void sampler_free(sampler *s);
 
 /* Draw the next token. logits is overwritten with probabilities unless the
- * sampler is greedy.
+ * sampler is greedy. A temperature so small that the largest logit divided
+ * by it overflows acts as greedy. The id is always in 0..V-1, even for NaN
+ * logits; callers should reject those first (sampler_logits_finite).
  *   logits (V) */
 int sampler_sample(sampler *s, float *logits);
+
+/* True when every value is finite (no NaN, no infinity).
+ *   x (n) */
+int sampler_logits_finite(const float *x, size_t n);
 
 /* Index of the largest value, the first one on ties.
  *   x (n) */

@@ -5,6 +5,7 @@
  * and streaming decode. Loaders live in tok_json.c, tok_spm.c, tok_llama2c.c
  * and tok_gpt2.c; the merge engine in tok_bpe.c.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -53,6 +54,17 @@ void tokenizer_free(tokenizer *t) {
 static bool is_file(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Like is_file, but a stat failure other than ENOENT (EACCES on an
+ * unsearchable directory, ELOOP, ...) is kept in *errnum if none is yet. */
+static bool probe_file(const char *path, int *errnum) {
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return S_ISREG(st.st_mode);
+    if (errno != ENOENT && *errnum == 0)
+        *errnum = errno;
+    return false;
 }
 
 static bool ends_with(const char *s, const char *suffix) {
@@ -135,12 +147,17 @@ int tokenizer_load(tokenizer **out, const char *path, lrc_error *err) {
         while (dir_len > 1 && path[dir_len - 1] == '/')
             dir_len--;
         char *found = NULL;
+        int errnum = 0;
+        const char *failed = NULL;
         for (size_t i = 0; i < sizeof names / sizeof names[0] && !found; i++) {
             char *candidate = join(path, dir_len, names[i]);
-            if (candidate && is_file(candidate))
+            int before = errnum;
+            if (candidate && probe_file(candidate, &errnum))
                 found = candidate;
             else
                 free(candidate);
+            if (errnum && !before)
+                failed = names[i];
         }
         char *gz = join(path, dir_len, "tokenizer.json.gz");
         bool has_gz = gz && is_file(gz);
@@ -150,6 +167,11 @@ int tokenizer_load(tokenizer **out, const char *path, lrc_error *err) {
                                 "%s: only tokenizer.json.gz is here; unpack it with "
                                 "'gzip -dk tokenizer.json.gz' first",
                                 path);
+        } else if (!found && failed) {
+            status = lrc_errorf(err,
+                                "%s: cannot open %s in this directory: %s; check the "
+                                "directory's permissions (it must be readable and searchable)",
+                                path, failed, strerror(errnum));
         } else if (!found) {
             status = lrc_errorf(err,
                                 "%s: no tokenizer.json, tokenizer.model, tokenizer.bin or "
