@@ -206,6 +206,15 @@ check "unwritable --out (under a regular file)"
 [ $? -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q -- "--data" "$TMP/err"
 check "a missing --data is a usage error"
 
+"$LRC" distill --teacher="$teacher" --rank=12 --data="$lrc_data/cli_data.u32" --steps=1 \
+    --batch=2 --seq=8 --probe-every=0 --out="$TMP/equals" >"$TMP/out" 2>"$TMP/err" &&
+    [ -d "$TMP/equals/student" ]
+check "--option=value works like --option value"
+"$LRC" distill --teacher="$teacher" --rank= --data "$lrc_data/cli_data.u32" >"$TMP/out" \
+    2>"$TMP/err"
+[ $? -eq 2 ] && grep -q -- "--rank" "$TMP/err"
+check "an empty --rank= is a usage error"
+
 # --- export --------------------------------------------------------------------
 ok "the exported student runs in lrc generate" \
     "$LRC" generate "$TMP/straight/student" --prompt "the cat" -n 6 --temperature 0

@@ -200,23 +200,28 @@ static int parse_args(int argc, char **argv, distill_options *o) {
         const char *a = argv[i];
         if (strcmp(a, "--no-tui") == 0)
             continue;
-        bool known = false;
+        /* Accept both "--option value" and "--option=value". */
+        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+        size_t name_len = eq ? (size_t)(eq - a) : strlen(a);
+        const char *name = NULL;
         for (size_t j = 0; j < sizeof value_options / sizeof value_options[0]; j++)
-            known = known || strcmp(a, value_options[j]) == 0;
-        if (!known) {
+            if (strlen(value_options[j]) == name_len && strncmp(a, value_options[j], name_len) == 0)
+                name = value_options[j];
+        if (!name) {
             cmd_fail("distill: unknown %s '%s'; run 'lrc distill --help'",
                      a[0] == '-' ? "option" : "argument", a);
             return TRAIN_EXIT_USAGE;
         }
-        if (i + 1 >= argc) {
+        if (!eq && i + 1 >= argc) {
             cmd_fail("distill: option '%s' needs a value; run 'lrc distill --help'", a);
             return TRAIN_EXIT_USAGE;
         }
-        if (!resume_may_change(a) && !other_given) {
+        const char *value = eq ? eq + 1 : argv[++i];
+        if (!resume_may_change(name) && !other_given) {
             other_given = true;
-            other = a;
+            other = name;
         }
-        if (parse_value(o, a, argv[++i]) < 0)
+        if (parse_value(o, name, value) < 0)
             return TRAIN_EXIT_USAGE;
     }
 

@@ -178,21 +178,26 @@ static int parse_args(int argc, char **argv, pretrain_options *o) {
     const char *other = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        bool known = false;
+        /* Accept both "--option value" and "--option=value". */
+        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+        size_t name_len = eq ? (size_t)(eq - a) : strlen(a);
+        const char *name = NULL;
         for (size_t j = 0; j < sizeof value_options / sizeof value_options[0]; j++)
-            known = known || strcmp(a, value_options[j]) == 0;
-        if (!known) {
+            if (strlen(value_options[j]) == name_len && strncmp(a, value_options[j], name_len) == 0)
+                name = value_options[j];
+        if (!name) {
             cmd_fail("pretrain: unknown %s '%s'; run 'lrc pretrain --help'",
                      a[0] == '-' ? "option" : "argument", a);
             return TRAIN_EXIT_USAGE;
         }
-        if (i + 1 >= argc) {
+        if (!eq && i + 1 >= argc) {
             cmd_fail("pretrain: option '%s' needs a value; run 'lrc pretrain --help'", a);
             return TRAIN_EXIT_USAGE;
         }
-        if (!resume_may_change(a) && !other)
-            other = a;
-        if (parse_value(o, a, argv[++i]) < 0)
+        const char *value = eq ? eq + 1 : argv[++i];
+        if (!resume_may_change(name) && !other)
+            other = name;
+        if (parse_value(o, name, value) < 0)
             return TRAIN_EXIT_USAGE;
     }
 
