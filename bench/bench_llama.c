@@ -16,86 +16,20 @@
  */
 #include "config.h"
 
-#include <math.h>
-#include <stdint.h>
+#include "common.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <cblas.h>
-/* OpenBLAS's cblas.h pulls in complex.h, whose I macro would clash with the
- * MLP width field I of llama_config. */
-#undef I
 
 #include "core/blas.h"
 #include "core/tensor.h"
 #include "model/forward.h"
 #include "model/llama.h"
-#include "model/safetensors.h"
-
-/* SmolLM2-135M: hidden 576, 30 layers, 9 heads, 3 KV heads, MLP 1536,
- * vocab 49152, tied embeddings, rope_theta 100000. */
-static const char *CONFIG_JSON =
-    "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\",\n"
-    " \"hidden_size\": 576, \"num_hidden_layers\": 30, \"num_attention_heads\": 9,\n"
-    " \"num_key_value_heads\": 3, \"intermediate_size\": 1536, \"vocab_size\": 49152,\n"
-    " \"max_position_embeddings\": 8192, \"rms_norm_eps\": 1e-05, \"rope_theta\": 100000,\n"
-    " \"tie_word_embeddings\": true, \"bos_token_id\": 1, \"eos_token_id\": 2}\n";
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-/* Uniform in [-1, 1) from xorshift64*. */
-static float rng_uniform(void) {
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    uint64_t r = rng_state * 0x2545F4914F6CDD1Dull;
-    return (float)((double)(r >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
-}
-
-static void fill_random(float *x, size_t n, float scale) {
-    for (size_t i = 0; i < n; i++)
-        x[i] = scale * rng_uniform();
-}
 
 static void die(const char *what, const lrc_error *err) {
     fprintf(stderr, "bench_llama: %s: %s\n", what, err ? err->msg : "failed");
     exit(1);
-}
-
-/* Best sgemm FLOP/s over a few n×n×n products. */
-static double measure_sgemm_peak(int n) {
-    size_t nn = (size_t)n * (size_t)n;
-    float *a = malloc(nn * sizeof *a), *b = malloc(nn * sizeof *b), *c = malloc(nn * sizeof *c);
-    if (!a || !b || !c) {
-        fprintf(stderr, "bench_llama: out of memory for the sgemm peak\n");
-        exit(1);
-    }
-    fill_random(a, nn, 1.0f);
-    fill_random(b, nn, 1.0f);
-
-    double best = 0.0;
-    for (int rep = 0; rep < 6; rep++) {
-        double t0 = now_seconds();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c,
-                    n);
-        double dt = now_seconds() - t0;
-        double flops = 2.0 * (double)n * (double)n * (double)n / dt;
-        if (rep > 0 && flops > best) /* the first product warms up threads and pages */
-            best = flops;
-    }
-    free(a);
-    free(b);
-    free(c);
-    return best;
 }
 
 /* Best memcpy bandwidth in bytes/s, counting bytes read plus bytes written. */
@@ -110,9 +44,9 @@ static double measure_copy_bandwidth(size_t bytes) {
 
     double best = 0.0;
     for (int rep = 0; rep < 6; rep++) {
-        double t0 = now_seconds();
+        double t0 = bench_now_seconds();
         memcpy(dst, src, bytes);
-        double dt = now_seconds() - t0;
+        double dt = bench_now_seconds() - t0;
         double bw = 2.0 * (double)bytes / dt;
         if (bw > best)
             best = bw;
@@ -122,69 +56,6 @@ static double measure_copy_bandwidth(size_t bytes) {
     free(src);
     free(dst);
     return best;
-}
-
-/* Write config.json and a random BF16 model.safetensors into dir. */
-static void write_model(const char *dir) {
-    const int d = 576, L = 30, H = 9, Hkv = 3, h = 64, I = 1536, V = 49152;
-    char path[4200];
-
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    FILE *f = fopen(path, "w");
-    if (!f || fputs(CONFIG_JSON, f) < 0 || fclose(f) != 0) {
-        fprintf(stderr, "bench_llama: cannot write %s\n", path);
-        exit(1);
-    }
-
-    size_t n_tensors = 2 + (size_t)L * 9;
-    safetensors_write_tensor *t = calloc(n_tensors, sizeof *t);
-    char (*names)[96] = calloc(n_tensors, sizeof *names);
-    float **data = calloc(n_tensors, sizeof *data);
-    size_t k = 0;
-
-#define ADD_TENSOR(rows, cols, scale, ...)                                                         \
-    do {                                                                                           \
-        snprintf(names[k], sizeof names[k], __VA_ARGS__);                                          \
-        size_t numel = (size_t)(rows) * (size_t)(cols);                                            \
-        data[k] = malloc(numel * sizeof(float));                                                   \
-        if ((scale) == 0.0f)                                                                       \
-            for (size_t i = 0; i < numel; i++)                                                     \
-                data[k][i] = 1.0f;                                                                 \
-        else                                                                                       \
-            fill_random(data[k], numel, (scale));                                                  \
-        t[k].name = names[k];                                                                      \
-        t[k].dtype = ST_BF16;                                                                      \
-        t[k].ndim = (cols) == 1 ? 1 : 2;                                                           \
-        t[k].shape[0] = (rows);                                                                    \
-        t[k].shape[1] = (cols);                                                                    \
-        t[k].data = data[k];                                                                       \
-        k++;                                                                                       \
-    } while (0)
-
-    ADD_TENSOR(V, d, 0.05f, "model.embed_tokens.weight");
-    for (int l = 0; l < L; l++) {
-        ADD_TENSOR(d, 1, 0.0f, "model.layers.%d.input_layernorm.weight", l);
-        ADD_TENSOR(H * h, d, 0.05f, "model.layers.%d.self_attn.q_proj.weight", l);
-        ADD_TENSOR(Hkv * h, d, 0.05f, "model.layers.%d.self_attn.k_proj.weight", l);
-        ADD_TENSOR(Hkv * h, d, 0.05f, "model.layers.%d.self_attn.v_proj.weight", l);
-        ADD_TENSOR(d, H * h, 0.05f, "model.layers.%d.self_attn.o_proj.weight", l);
-        ADD_TENSOR(d, 1, 0.0f, "model.layers.%d.post_attention_layernorm.weight", l);
-        ADD_TENSOR(I, d, 0.05f, "model.layers.%d.mlp.gate_proj.weight", l);
-        ADD_TENSOR(I, d, 0.05f, "model.layers.%d.mlp.up_proj.weight", l);
-        ADD_TENSOR(d, I, 0.05f, "model.layers.%d.mlp.down_proj.weight", l);
-    }
-    ADD_TENSOR(d, 1, 0.0f, "model.norm.weight");
-#undef ADD_TENSOR
-
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    lrc_error err;
-    if (safetensors_write(path, t, k, NULL, &err) != 0)
-        die("writing the model", &err);
-    for (size_t i = 0; i < k; i++)
-        free(data[i]);
-    free(data);
-    free(names);
-    free(t);
 }
 
 /* Multiply-add FLOPs of one forward pass over T new tokens after pos cached
@@ -221,7 +92,8 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
             dir_arg = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_llama [--prompt T] [--gen N] [--threads N] [--dir DIR]\n");
+            fprintf(stderr,
+                    "usage: bench_llama [--prompt T] [--gen N] [--threads N] [--dir DIR]\n");
             return 2;
         }
     }
@@ -235,15 +107,10 @@ int main(int argc, char **argv) {
     if (dir_arg) {
         snprintf(dir, sizeof dir, "%s", dir_arg);
     } else {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/lrc-bench-XXXXXX", tmp ? tmp : "/tmp");
-        if (!mkdtemp(dir)) {
-            perror("bench_llama: mkdtemp");
-            return 1;
-        }
+        bench_make_temp_dir("bench_llama", dir, sizeof dir);
     }
     fprintf(stderr, "writing a SmolLM2-135M-shaped random model to %s\n", dir);
-    write_model(dir);
+    bench_write_smollm2_model("bench_llama", dir);
 
     llama_model m;
     lrc_error err;
@@ -262,16 +129,16 @@ int main(int argc, char **argv) {
         tokens[t] = (int)((unsigned)(t * 7919 + 13) % (unsigned)c->V);
 
     fprintf(stderr, "measuring the sgemm peak and the copy bandwidth\n");
-    double peak = measure_sgemm_peak(2048);
+    double peak = bench_sgemm_peak("bench_llama", 2048);
     double bandwidth = measure_copy_bandwidth((size_t)512 << 20);
 
     /* Prompt processing: best of three passes over the same T tokens. */
     double best_prompt = 1e30;
     for (int rep = 0; rep < 3; rep++) {
-        double t0 = now_seconds();
+        double t0 = bench_now_seconds();
         if (llama_forward(&m, &s, tokens, T, 0, logits, false, &err) != 0)
             die("prompt forward", &err);
-        double dt = now_seconds() - t0;
+        double dt = bench_now_seconds() - t0;
         if (dt < best_prompt)
             best_prompt = dt;
     }
@@ -279,7 +146,7 @@ int main(int argc, char **argv) {
 
     /* Generation: n_gen single-token steps after the prompt, greedy. */
     int next = 0;
-    double t0 = now_seconds();
+    double t0 = bench_now_seconds();
     for (int i = 0; i < n_gen; i++) {
         if (llama_forward(&m, &s, &next, 1, T + i, logits, false, &err) != 0)
             die("generation forward", &err);
@@ -289,7 +156,7 @@ int main(int argc, char **argv) {
                 best = v;
         next = best;
     }
-    double gen_time = now_seconds() - t0;
+    double gen_time = bench_now_seconds() - t0;
     double gen_tps = n_gen / gen_time;
     double bound_tps = bandwidth / weight_bytes_per_token(c);
 
@@ -309,13 +176,7 @@ int main(int argc, char **argv) {
     tensor_free(logits);
     llama_state_free(&s);
     llama_model_free(&m);
-    if (!dir_arg) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/model.safetensors", dir);
-        unlink(path);
-        snprintf(path, sizeof path, "%s/config.json", dir);
-        unlink(path);
-        rmdir(dir);
-    }
+    if (!dir_arg)
+        bench_remove_model(dir);
     return 0;
 }

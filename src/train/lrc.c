@@ -11,6 +11,11 @@
  *   down     W^s = D·W_down  dD  += dW^s·W_downᵀ   (r, d)
  *   head     W^s = W_head·Z_hᵀ  dZ_h += dW^sᵀ·W_head
  *   embedding rows x0 = E[tok]·Zᵀ  dZ += dx0ᵀ·E[tok]  (only the batch's rows)
+ * The layers' dW^s share one layer-sized buffer: the backward finishes a
+ * layer before the clone-loss callback of the next lower one, which first
+ * applies the chain rule to the finished layer and clears the buffer. This
+ * saves n_layers - 1 layers of generated gradients (205 MB for
+ * SmolLM2-135M at rank 288) and uses each dW^s while it is in cache.
  */
 #include <cblas.h>
 #include <lapacke.h>
@@ -102,7 +107,8 @@ static void bind_params(lrc_student *s, float *base, float **zoom, float **zoom_
 }
 
 /* Carve the generated weights of every layer out of arena; norms point into
- * the parameters (or their gradients), biases at the teacher's (or NULL). */
+ * the parameters (or their gradients), biases at the teacher's (or NULL).
+ * For gradients (grads) every layer shares the one slot after the LM head. */
 static void bind_generated(lrc_student *s, llama_weights *w, float *arena,
                            const lrc_layer_params *norms, float *final_norm, bool grads) {
     const llama_config *c = &s->teacher->cfg;
@@ -113,10 +119,13 @@ static void bind_generated(lrc_student *s, llama_weights *w, float *arena,
     w->embed = NULL;
     w->lm_head = p, p += (size_t)c->V * r;
     w->final_norm = final_norm;
+    float *slot = p;
     for (int l = 0; l < c->n_layers; l++) {
         llama_layer *L = &w->layers[l];
         const llama_layer *tl = &s->teacher->w.layers[l];
         memset(L, 0, sizeof *L);
+        if (grads)
+            p = slot;
         L->wq = p, p += qd * r;
         L->wk = p, p += kvd * r;
         L->wv = p, p += kvd * r;
@@ -134,9 +143,10 @@ static void bind_generated(lrc_student *s, llama_weights *w, float *arena,
     }
 }
 
-static size_t generated_floats(const llama_config *c, size_t r) {
+/* Floats of the generated weights: the LM head and n_layers layers. */
+static size_t generated_floats(const llama_config *c, size_t r, size_t n_layers) {
     size_t qd = (size_t)c->H * c->h, kvd = (size_t)c->Hkv * c->h;
-    return (size_t)c->V * r + (size_t)c->n_layers * r * (2 * qd + 2 * kvd + 3 * (size_t)c->I);
+    return (size_t)c->V * r + n_layers * r * (2 * qd + 2 * kvd + 3 * (size_t)c->I);
 }
 
 int lrc_init(lrc_student *s, const llama_model *teacher, const lrc_options *opt, lrc_error *err) {
@@ -176,7 +186,8 @@ int lrc_init(lrc_student *s, const llama_model *teacher, const lrc_options *opt,
     }
 
     s->n_params = build_table(s);
-    size_t gen = generated_floats(tc, (size_t)s->r);
+    size_t gen = generated_floats(tc, (size_t)s->r, L);
+    size_t ggen = generated_floats(tc, (size_t)s->r, 1);
     struct {
         float **p;
         size_t n;
@@ -185,7 +196,7 @@ int lrc_init(lrc_student *s, const llama_model *teacher, const lrc_options *opt,
         {&s->params, s->n_params, "LRC parameters"},
         {&s->grads, s->n_params, "LRC gradients"},
         {&s->gen_arena, gen, "generated student weights"},
-        {&s->ggen_arena, gen, "generated weight gradients"},
+        {&s->ggen_arena, ggen, "generated weight gradients"},
         {&s->x0, N * (size_t)s->r, "student embeddings"},
         {&s->e_rows, N * (size_t)tc->d, "teacher embeddings"},
     };
@@ -520,29 +531,35 @@ void lrc_embed_rows(lrc_student *s, float *out, const int32_t *tokens, size_t n)
     gemm(false, true, n, (size_t)s->r, d, s->e_rows, s->zoom, 0.0f, out);
 }
 
-/* Add the gradients of the generated weights (s->gw) and of the embedding
- * rows (s->student_state.dx, with s->e_rows) into the projections. */
-static void project_grads(lrc_student *s) {
+/* Add layer l's generated-weight gradients (s->gw) into its projections,
+ * then clear them for the next layer, which shares their buffer. */
+static void project_layer_grads(lrc_student *s, int l) {
     const llama_config *c = &s->teacher->cfg;
-    const llama_weights *tw = &s->teacher->w;
-    size_t d = (size_t)c->d, r = (size_t)s->r, V = (size_t)c->V, I = (size_t)c->I;
+    const llama_layer *t = &s->teacher->w.layers[l];
+    const llama_layer *g = &s->gw.layers[l];
+    lrc_layer_params *p = &s->glayer[l];
+    size_t d = (size_t)c->d, r = (size_t)s->r, I = (size_t)c->I;
     size_t qd = (size_t)c->H * c->h, kvd = (size_t)c->Hkv * c->h;
+
+    gemm(true, false, d, r, qd, t->wq, g->wq, 1.0f, p->zoom_q);
+    gemm(true, false, d, r, kvd, t->wk, g->wk, 1.0f, p->zoom_k);
+    gemm(true, false, d, r, kvd, t->wv, g->wv, 1.0f, p->zoom_v);
+    gemm(false, true, r, d, qd, g->wo, t->wo, 1.0f, p->zoom_o);
+    gemm(true, false, r, d, I, g->w_gate, t->w_gate, 1.0f, p->zoom_gate);
+    gemm(true, false, r, d, I, g->w_up, t->w_up, 1.0f, p->zoom_up);
+    gemm(false, true, r, d, I, g->w_down, t->w_down, 1.0f, p->zoom_down);
+    memset(g->wq, 0, (generated_floats(c, r, 1) - (size_t)c->V * r) * sizeof(float));
+}
+
+/* Add the gradients of the LM head (s->gw) and of the embedding rows
+ * (s->student_state.dx, with s->e_rows) into Z_h and Z. */
+static void project_head_grads(lrc_student *s) {
+    const llama_config *c = &s->teacher->cfg;
+    size_t d = (size_t)c->d, r = (size_t)s->r, V = (size_t)c->V;
     size_t N = s->student_state.N;
 
     gemm(true, false, r, d, N, s->student_state.dx, s->e_rows, 1.0f, s->gzoom);
-    gemm(true, false, r, d, V, s->gw.lm_head, tw->lm_head, 1.0f, s->gzoom_head);
-    for (int l = 0; l < c->n_layers; l++) {
-        const llama_layer *t = &tw->layers[l];
-        const llama_layer *g = &s->gw.layers[l];
-        lrc_layer_params *p = &s->glayer[l];
-        gemm(true, false, d, r, qd, t->wq, g->wq, 1.0f, p->zoom_q);
-        gemm(true, false, d, r, kvd, t->wk, g->wk, 1.0f, p->zoom_k);
-        gemm(true, false, d, r, kvd, t->wv, g->wv, 1.0f, p->zoom_v);
-        gemm(false, true, r, d, qd, g->wo, t->wo, 1.0f, p->zoom_o);
-        gemm(true, false, r, d, I, g->w_gate, t->w_gate, 1.0f, p->zoom_gate);
-        gemm(true, false, r, d, I, g->w_up, t->w_up, 1.0f, p->zoom_up);
-        gemm(false, true, r, d, I, g->w_down, t->w_down, 1.0f, p->zoom_down);
-    }
+    gemm(true, false, r, d, V, s->gw.lm_head, s->teacher->w.lm_head, 1.0f, s->gzoom_head);
 }
 
 /* ---- the training step ------------------------------------------------------ */
@@ -570,10 +587,13 @@ typedef struct clone_ctx {
     const lrc_loss_config *cfg;
 } clone_ctx;
 
-/* The site_grad callback of the backward: layer l's clone losses. */
+/* The site_grad callback of the backward, called as it reaches layer l:
+ * the chain rule for the finished layer l + 1, then layer l's clone losses. */
 static void clone_site_grad(void *arg, int l, llama_train_sites *dsites) {
     clone_ctx *c = arg;
     lrc_student *s = c->s;
+    if (l + 1 < s->cfg.n_layers)
+        project_layer_grads(s, l + 1);
     lrc_clone_loss_layer(c->parts->clone_site, dsites, s->glayer[l].zoom_down,
                          &s->teacher_state.sites[l], &s->student_state.sites[l],
                          s->teacher->w.layers[l].wo, s->layer[l].zoom_down, &s->loss_ws, c->cfg);
@@ -597,7 +617,7 @@ int lrc_step_loss_and_grad(lrc_student *s, const int32_t *tokens, const lrc_loss
 
     /* Clear every gradient. */
     memset(s->grads, 0, s->n_params * sizeof(float));
-    memset(s->ggen_arena, 0, generated_floats(&s->teacher->cfg, (size_t)s->r) * sizeof(float));
+    memset(s->ggen_arena, 0, generated_floats(&s->teacher->cfg, (size_t)s->r, 1) * sizeof(float));
 
     /* Forward passes: the frozen teacher, then the generated student. */
     if (llama_train_forward(&s->teacher_state, &s->teacher->w, tokens, ld, NULL, err) < 0 ||
@@ -614,11 +634,13 @@ int lrc_step_loss_and_grad(lrc_student *s, const int32_t *tokens, const lrc_loss
 
     /* Backward through the student. Each layer's clone losses and their
      * gradients are computed as the backward reaches the layer, so only one
-     * layer's site gradients are held at a time. Then the chain rule into
-     * the projections. */
+     * layer's site gradients are held at a time. The chain rule into each
+     * layer's projections runs there too, except for layer 0, the LM head
+     * and the embedding, whose gradients are complete only at the end. */
     clone_ctx ctx = {s, parts, cfg};
     llama_train_backward(&s->student_state, &s->w, dlogits, clone_site_grad, &ctx, &s->gw);
     lrc_loss_total(parts, cfg);
-    project_grads(s);
+    project_layer_grads(s, 0);
+    project_head_grads(s);
     return 0;
 }
