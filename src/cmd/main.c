@@ -1,6 +1,6 @@
 /*
- * lrc: one binary with git-style subcommands. This file holds the command
- * table and the dispatch; every subcommand parses its own arguments.
+ * lrc: one binary with git-style subcommands. This file contains the command
+ * table and the dispatch. Every subcommand parses its own arguments.
  */
 #include "config.h"
 
