@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "cmd/cmd.h"
+#include "cmd/model_common.h"
 #include "core/blas.h"
 #include "model/forward.h"
 #include "model/llama.h"
@@ -197,25 +198,6 @@ static int parse_args(int argc, char **argv, generate_options *o) {
     return 0;
 }
 
-/* The tokenizer of a model: --tokenizer, else the model directory, else the
- * directory holding a model file. */
-static int load_tokenizer(tokenizer **tok, const generate_options *o, lrc_error *err) {
-    if (o->tokenizer_path)
-        return tokenizer_load(tok, o->tokenizer_path, err);
-
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", o->model_path);
-    size_t len = strlen(dir);
-    if (len > 4 && strcmp(dir + len - 4, ".bin") == 0) {
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = '\0';
-        else
-            snprintf(dir, sizeof dir, ".");
-    }
-    return tokenizer_load(tok, dir, err);
-}
-
 /* Write text to stdout as soon as it is complete. */
 static int emit_token(tokenizer_stream *stream, int32_t id, lrc_error *err) {
     char *text = NULL;
@@ -367,31 +349,10 @@ int cmd_generate(int argc, char **argv) {
         o.seed = (uint64_t)time(NULL);
     blas_set_threads((int)o.threads);
 
-    lrc_error err;
     llama_model m;
-    memset(&m, 0, sizeof m);
-    if (llama_model_load(&m, o.model_path, &err) < 0) {
-        cmd_fail("generate: %s", err.msg);
-        return 1;
-    }
     tokenizer *tok = NULL;
-    if (load_tokenizer(&tok, &o, &err) < 0) {
-        cmd_fail("generate: %s", err.msg);
-        llama_model_free(&m);
+    if (cmd_load_model("generate", o.model_path, o.tokenizer_path, &m, &tok) != 0)
         return 1;
-    }
-    /* Models pad their vocabulary, so fewer tokenizer ids is fine; more means
-     * the tokenizer belongs to another model. */
-    if (tokenizer_vocab_size(tok) > m.cfg.V) {
-        cmd_fail("generate: the tokenizer%s%s has %d ids but the model %s has vocab_size %d, so "
-                 "the tokenizer belongs to another model; give the model's own with --tokenizer",
-                 o.tokenizer_path ? " " : " beside",
-                 o.tokenizer_path ? o.tokenizer_path : " the model", tokenizer_vocab_size(tok),
-                 o.model_path, m.cfg.V);
-        tokenizer_free(tok);
-        llama_model_free(&m);
-        return 1;
-    }
 
     rc = run(&o, &m, tok);
     tokenizer_free(tok);
