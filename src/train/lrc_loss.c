@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/blas.h"
+#include "core/simd.h"
 #include "core/tensor.h"
 
 static const char *const site_names[LRC_N_SITES] = {"q",    "k",  "v",      "attn_out",
@@ -50,59 +51,8 @@ int lrc_loss_config_validate(const lrc_loss_config *c, lrc_error *err) {
     return 0;
 }
 
-/* Four floats as one GCC/Clang vector (one SSE register), so the
- * exponentials of the logit loss run four at a time without -ffast-math or
- * intrinsics. Casts between vector types of one size reinterpret the bits. */
-typedef float f32x4 __attribute__((vector_size(16)));
-typedef int32_t i32x4 __attribute__((vector_size(16)));
-typedef uint32_t u32x4 __attribute__((vector_size(16)));
-
-static inline f32x4 f32x4_splat(float v) {
-    return (f32x4){v, v, v, v};
-}
-
-static inline f32x4 f32x4_load(const float *p) {
-    f32x4 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void f32x4_store(float *p, f32x4 v) {
-    memcpy(p, &v, sizeof v);
-}
-
-/* exp(x) lane by lane for x <= 0, the only range the loss needs (logits
- * minus their row maximum, over τ). x = n·ln2 + f with |f| <= ln2/2, e^f by
- * its Taylor series to f^7, then n added to the exponent bits. Inputs below
- * -87 are clamped there, giving about 1.6e-38 instead of a denormal or 0;
- * that is below the float resolution of any sum it joins, since each row's
- * sum is at least 1. Against libm's exp, sampled every 1e-4 over [-87, 0],
- * the relative error stayed below 1e-7, float32's own resolution. */
-static inline f32x4 exp_f32x4(f32x4 x) {
-    const f32x4 lo = f32x4_splat(-87.0f);
-    i32x4 below = x < lo;
-    x = (f32x4)(((i32x4)x & ~below) | ((i32x4)lo & below));
-
-    /* Adding 1.5·2^23 rounds x/ln2 to the integer n, held in the low bits. */
-    const f32x4 magic = f32x4_splat(12582912.0f);
-    f32x4 t = x * f32x4_splat(1.44269504088896341f) + magic;
-    f32x4 n = t - magic;
-    f32x4 f = x - n * f32x4_splat(0.693145751953125f); /* ln2, high bits */
-    f = f - n * f32x4_splat(1.428606765330187e-06f);   /* ln2, low bits */
-
-    f32x4 p = f32x4_splat(1.0f / 5040.0f);
-    p = p * f + f32x4_splat(1.0f / 720.0f);
-    p = p * f + f32x4_splat(1.0f / 120.0f);
-    p = p * f + f32x4_splat(1.0f / 24.0f);
-    p = p * f + f32x4_splat(1.0f / 6.0f);
-    p = p * f + f32x4_splat(0.5f);
-    p = p * f + f32x4_splat(1.0f);
-    p = p * f + f32x4_splat(1.0f);
-
-    /* Unsigned, so that shifting a negative n is defined. */
-    u32x4 shift = ((u32x4)t - (u32x4)magic) << 23;
-    return (f32x4)((u32x4)p + shift);
-}
+/* exp_f32x4 (core/simd.h) serves here only for x <= 0: logits minus their
+ * row maximum, over τ. */
 
 static float exp_f32(float x) {
     return exp_f32x4(f32x4_splat(x))[0];
