@@ -122,6 +122,15 @@ wait "$pid"
 status=$?
 [ "$status" -eq 0 ] && [ -s "$TMP/int/checkpoints/latest" ]
 check "SIGINT saves a checkpoint and exits 0 (status $status)"
+"$py" - "$TMP/int.err" <<'EOF'
+import re, sys
+norms = re.findall(r"grad-norm (\S+)", open(sys.argv[1]).read())
+assert norms, "no progress lines"
+for v in norms:
+    digits = v.split("e")[0].replace(".", "").lstrip("0")
+    assert "." in v and len(digits) == 3, v
+EOF
+check "progress lines print the gradient norm with 3 significant digits"
 saved=$(sed -n 's/^step-0*\([0-9][0-9]*\)\.safetensors$/\1/p' "$TMP/int/checkpoints/latest")
 ok "--resume after SIGINT runs 2 more steps" \
     "$LRC" distill --resume "$TMP/int" --steps $((saved + 2)) --threads 1
@@ -137,6 +146,11 @@ while [ "$i" -lt 100 ] && ! grep -q '"step":3,' "$TMP/term/metrics.jsonl" 2>/dev
     sleep 0.1
     i=$((i + 1))
 done
+# While it runs, a second process may not write the same run folder.
+"$LRC" distill --resume "$TMP/term" --steps 1 >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] &&
+    grep -q "run folder $TMP/term is in use by another lrc process (pid $pid)" "$TMP/err"
+check "--resume of a run another process is writing exits 1 naming its pid"
 kill -TERM "$pid"
 wait "$pid"
 status=$?
@@ -150,6 +164,17 @@ check "SIGTERM saves a checkpoint and exits 0 (status $status)"
 [ $? -eq 3 ] && grep -q "step 2: the .* is NaN" "$TMP/err" &&
     grep -q "last good checkpoint .*step-000001.safetensors" "$TMP/err"
 check "a diverging --lr 1e30 exits 3 naming step 2 and the last good checkpoint"
+# Before the first checkpoint there is nothing to resume: the run folder goes,
+# so the advice "restart" works with the same --out.
+# shellcheck disable=SC2086
+"$LRC" distill $golden_flags --steps 10 --lr 1e30 --save-every 0 --out "$TMP/nan0" \
+    >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 3 ] && grep -q "before any checkpoint was saved.*removed what the run wrote in" \
+    "$TMP/err" && [ ! -e "$TMP/nan0" ]
+check "a NaN before the first checkpoint removes the run folder"
+# shellcheck disable=SC2086
+ok "... and the same --out then takes a new run" \
+    "$LRC" distill $golden_flags --steps 2 --out "$TMP/nan0"
 
 # --- bad input ---------------------------------------------------------------
 # bad DESCRIPTION PATTERN ARGS...: fails with one line matching PATTERN and
@@ -171,6 +196,10 @@ bad "data shorter than one window" "short.u32" $base --rank 12 --data "$TMP/shor
 # shellcheck disable=SC2086
 bad "rank 0" "--rank '0'" $base --rank 0 --data "$lrc_data/cli_data.u32"
 # shellcheck disable=SC2086
+bad "data too short for the probe's held-out windows names --batch and --probe-every 0" \
+    "smaller --batch or --probe-every 0" --teacher "$teacher" --seq 8 --batch 100000 --rank 12 \
+    --data "$lrc_data/cli_data.u32"
+# shellcheck disable=SC2086
 bad "rank above the teacher's hidden size" "--rank 33" $base --rank 33 \
     --data "$lrc_data/cli_data.u32"
 "$py" - "$lrc_data/init.safetensors" "$TMP" <<'EOF'
@@ -189,6 +218,17 @@ shaped = json.loads(json.dumps(head))
 t = shaped["model.layers.0.self_attn.zoom_q.weight"]
 t["shape"] = [t["shape"][1], t["shape"][0]]
 write(sys.argv[2] + "/shaped.safetensors", shaped)
+extra = json.loads(json.dumps(head))
+extra["extra.weight"] = {"dtype": "F32", "shape": [1], "data_offsets": [len(blob), len(blob) + 4]}
+blob += b"\0\0\0\0"
+write(sys.argv[2] + "/extra.safetensors", extra)
+# A NaN and an Inf as the third value of zoom_k (F32).
+t = head["model.layers.1.self_attn.zoom_k.weight"]
+assert t["dtype"] == "F32"
+at = 8 + n + t["data_offsets"][0] + 8
+for name, value in (("nan", float("nan")), ("inf", float("inf"))):
+    open(sys.argv[2] + "/" + name + ".safetensors", "wb").write(
+        raw[:at] + struct.pack("<f", value) + raw[at + 4:])
 EOF
 # shellcheck disable=SC2086
 bad "--init without a tensor" "zoom_up" $base --rank 12 --data "$lrc_data/cli_data.u32" \
@@ -196,6 +236,15 @@ bad "--init without a tensor" "zoom_up" $base --rank 12 --data "$lrc_data/cli_da
 # shellcheck disable=SC2086
 bad "--init with a mis-shaped tensor" "zoom_q" $base --rank 12 \
     --data "$lrc_data/cli_data.u32" --init "$TMP/shaped.safetensors"
+# shellcheck disable=SC2086
+bad "--init with an extra tensor names it" "extra.safetensors: tensor extra.weight is not" \
+    $base --rank 12 --data "$lrc_data/cli_data.u32" --init "$TMP/extra.safetensors"
+for v in nan inf; do
+    # shellcheck disable=SC2086
+    bad "--init with $v is rejected before anything is written" \
+        "$v.safetensors: tensor model.layers.1.self_attn.zoom_k.weight contains .* at element 2" \
+        $base --rank 12 --data "$lrc_data/cli_data.u32" --init "$TMP/$v.safetensors"
+done
 : >"$TMP/plain"
 (cd "$TMP/cwd" && "$LRC" distill $base --rank 12 --data "$lrc_data/cli_data.u32" \
     --out "$TMP/plain/run" >"$TMP/out" 2>"$TMP/err")
@@ -214,6 +263,23 @@ check "--option=value works like --option value"
     2>"$TMP/err"
 [ $? -eq 2 ] && grep -q -- "--rank" "$TMP/err"
 check "an empty --rank= is a usage error"
+"$LRC" distill --teacher "$teacher" --rank 12 --data "$lrc_data/cli_data.u32" \
+    --init "$lrc_data/init.safetensors" --init-method svd --out "$TMP/both" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] && grep -q -- "--init and --init-method cannot be given together" "$TMP/err" &&
+    [ ! -e "$TMP/both" ]
+check "--init with --init-method is a usage error naming both"
+"$LRC" distill --teacher "$teacher" --rank 12 --data "$lrc_data/cli_data.u32" --out "" \
+    >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] && grep -q -- "--out is empty" "$TMP/err"
+check "an empty --out is a usage error"
+"$LRC" distill --teacher "$teacher" --rank 12 --data "$lrc_data/cli_data.u32" --schedule foo \
+    --out "$TMP/sched" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] && grep -q -- "--schedule: 'foo' is not one of cosine, linear, constant" "$TMP/err"
+check "an unknown --schedule lists the three names"
+"$LRC" pretrain --resume "$TMP/golden" --steps 8 >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] &&
+    grep -q "$TMP/golden was made by lrc distill; use lrc distill --resume $TMP/golden" "$TMP/err"
+check "lrc pretrain --resume on a distill run names lrc distill"
 
 # --- export --------------------------------------------------------------------
 ok "the exported student runs in lrc generate" \
@@ -225,5 +291,76 @@ check "lrc perplexity prints the student's perplexity"
 "$py" -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["hidden_size"]==16, c' \
     "$TMP/straight/student/config.json" && [ -s "$TMP/straight/student/tokenizer.json" ]
 check "student/ has hidden_size 16 and the teacher's tokenizer"
+
+# A failed export leaves no half-made student/ and says that --resume retries it.
+mkdir "$TMP/badtok"
+cp "$teacher"/* "$TMP/badtok/"
+mkdir "$TMP/badtok/tokenizer_config.json"
+"$LRC" distill --teacher "$TMP/badtok" --rank 12 --data "$lrc_data/cli_data.u32" --steps 2 \
+    --batch 2 --seq 8 --probe-every 0 --out "$TMP/badexp" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "retries the export" "$TMP/err" &&
+    grep -q "lrc distill --resume $TMP/badexp" "$TMP/err" && [ ! -e "$TMP/badexp/student" ] &&
+    [ ! -e "$TMP/badexp/student.tmp" ]
+check "a failed export leaves no student/ and names --resume"
+rmdir "$TMP/badtok/tokenizer_config.json"
+ok "--resume then retries the export" "$LRC" distill --resume "$TMP/badexp"
+[ -s "$TMP/badexp/student/model.safetensors" ] && [ ! -e "$TMP/badexp/student.tmp" ]
+check "the retried export wrote student/"
+
+# A resume whose data file now holds other tokens (same count) is rejected.
+cp "$lrc_data/cli_data.u32" "$TMP/swap.u32"
+"$LRC" distill --teacher "$teacher" --rank 12 --data "$TMP/swap.u32" --steps 2 --batch 2 \
+    --seq 8 --probe-every 0 --out "$TMP/swap" >"$TMP/out" 2>"$TMP/err"
+"$py" -c 'import sys; b=open(sys.argv[1],"rb").read(); open(sys.argv[1],"wb").write(b[4:]+b[:4])' \
+    "$TMP/swap.u32"
+"$LRC" distill --resume "$TMP/swap" --steps 4 >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "swap.u32 now gives other tokens than the run was trained on" "$TMP/err"
+check "--resume rejects a data file whose tokens changed"
+
+# A damaged latest checkpoint: the message points at the older ones.
+"$LRC" distill --teacher "$teacher" --rank 12 --data "$lrc_data/cli_data.u32" --steps 3 \
+    --save-every 1 --batch 2 --seq 8 --probe-every 0 --out "$TMP/cut" >"$TMP/out" 2>"$TMP/err"
+"$py" -c 'import sys; b=open(sys.argv[1],"rb").read(); open(sys.argv[1],"wb").write(b[:1000])' \
+    "$TMP/cut/checkpoints/step-000003.safetensors"
+"$LRC" distill --resume "$TMP/cut" --steps 5 >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "an older step-\*.safetensors in $TMP/cut/checkpoints may still load" \
+    "$TMP/err"
+check "--resume on a damaged latest checkpoint points at the older ones"
+
+# --- llama2.c teacher -----------------------------------------------------------
+# A llama2.c model.bin teacher: the student gets the tokenizer.bin beside it (a
+# 261-piece one this test writes) and a note naming it; lrc generate finds it.
+mkdir "$TMP/l2c"
+cp "$LRC_TESTDATA/reference/data/llama2c/model.bin" "$TMP/l2c/model.bin"
+"$py" - "$TMP" <<'EOF'
+import random, struct, sys
+tmp = sys.argv[1]
+pieces = [b"<unk>", b"\n<s>\n", b"\n</s>\n"] + [b"<0x%02X>" % i for i in range(256)]
+pieces += [b" the", b" cat"]
+with open(tmp + "/l2c/tokenizer.bin", "wb") as f:
+    f.write(struct.pack("<i", 8))
+    for i, p in enumerate(pieces):
+        f.write(struct.pack("<fi", -float(i), len(p)) + p)
+random.seed(1)
+ids = [random.randrange(128) for _ in range(400)]
+open(tmp + "/l2c_ids.u32", "wb").write(struct.pack("<400I", *ids))
+EOF
+l2c_flags="--rank 8 --data $TMP/l2c_ids.u32 --steps 2 --seq 8 --batch 1 --probe-every 0"
+# shellcheck disable=SC2086
+ok "llama2.c teacher: the run trains and exports" \
+    "$LRC" distill --teacher "$TMP/l2c/model.bin" $l2c_flags --out "$TMP/l2c_run"
+cmp -s "$TMP/l2c/tokenizer.bin" "$TMP/l2c_run/student/tokenizer.bin" &&
+    grep -q "tokenizer.bin is the llama2.c tokenizer" "$TMP/l2c_run/student/tokenizer_source.txt"
+check "llama2.c teacher: student/ carries tokenizer.bin and says so"
+"$LRC" generate "$TMP/l2c_run/student" --prompt "the" -n 2 >"$TMP/out" 2>"$TMP/err"
+grep -q "tokenizer beside the model has 261 ids" "$TMP/err"
+check "llama2.c teacher: lrc generate finds tokenizer.bin in student/"
+rm "$TMP/l2c/tokenizer.bin"
+# shellcheck disable=SC2086
+ok "llama2.c teacher without tokenizer.bin: the run trains and exports" \
+    "$LRC" distill --teacher "$TMP/l2c/model.bin" $l2c_flags --out "$TMP/l2c_bare"
+[ ! -e "$TMP/l2c_bare/student/tokenizer.bin" ] &&
+    grep -q "has no tokenizer" "$TMP/l2c_bare/student/tokenizer_source.txt"
+check "llama2.c teacher without tokenizer.bin: student/ says it has no tokenizer"
 
 done_testing

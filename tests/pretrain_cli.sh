@@ -38,12 +38,17 @@ ok "30 steps straight" "$LRC" pretrain $run_flags --steps 30 --out "$TMP/straigh
 # shellcheck disable=SC2086
 ok "12 steps" "$LRC" pretrain $run_flags --tokenizer "$tok/tokenizer.json" --steps 12 \
     --out "$TMP/split"
+grep -q '"type":"probe","step":12' "$TMP/split/metrics.jsonl"
+check "a run that reaches --steps ends with a probe (step 12, not a multiple of 5)"
 ok "--resume for 18 more" "$LRC" pretrain --resume "$TMP/split" --steps 30 --threads 1
 grep -q "from step 12 of 30" "$TMP/err"
 check "--resume continues from step 12"
+# The split run's final probe at step 12 is the one record the straight run lacks.
 strip='import json, sys
 for l in open(sys.argv[1]):
     r = json.loads(l)
+    if r["type"] == "probe" and r["step"] == 12:
+        continue
     for k in ("tokens_per_s", "elapsed_s", "eta_s"):
         r.pop(k, None)
     print(json.dumps(r, sort_keys=True))'
@@ -94,6 +99,11 @@ while [ "$i" -lt 100 ] && ! grep -q '"step":3,' "$TMP/int/metrics.jsonl" 2>/dev/
     sleep 0.1
     i=$((i + 1))
 done
+# While it runs, a second process may not write the same run folder.
+"$LRC" pretrain --resume "$TMP/int" --steps 1 >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] &&
+    grep -q "run folder $TMP/int is in use by another lrc process (pid $pid)" "$TMP/err"
+check "--resume of a run another process is writing exits 1 naming its pid"
 kill -INT "$pid"
 wait "$pid"
 status=$?
@@ -105,6 +115,11 @@ check "SIGINT saves a checkpoint and exits 0 (status $status)"
 status=$?
 [ "$status" -eq 3 ] && grep -q "step 2" "$TMP/err" && grep -q "step-000001.safetensors" "$TMP/err"
 check "a diverging --lr 1e30 exits 3 naming step 2 and the last good checkpoint (status $status)"
+# shellcheck disable=SC2086
+"$LRC" pretrain $run_flags --steps 10 --lr 1e30 --warmup 0 --save-every 0 --out "$TMP/nan0" \
+    >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 3 ] && grep -q "removed what the run wrote in" "$TMP/err" && [ ! -e "$TMP/nan0" ]
+check "a NaN before the first checkpoint removes the run folder"
 
 # --- export --------------------------------------------------------------------
 model="$TMP/straight/model"
@@ -160,6 +175,22 @@ check "unwritable --out (under a regular file)"
 "$LRC" pretrain --config "$config" --tokenizer "$tok" --data "$text" >"$TMP/out" 2>"$TMP/err"
 [ $? -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q -- "--out" "$TMP/err"
 check "a missing --out is a usage error"
+"$LRC" pretrain --config "$config" --tokenizer "$tok" --data "$text" --out "" >"$TMP/out" \
+    2>"$TMP/err"
+[ $? -eq 2 ] && grep -q -- "--out is empty" "$TMP/err"
+check "an empty --out is a usage error"
+"$LRC" pretrain --config "$config" --tokenizer "$tok" --data "$text" --schedule foo \
+    --out "$TMP/sched" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] && grep -q -- "--schedule: 'foo' is not one of cosine, linear, constant" "$TMP/err"
+check "an unknown --schedule lists the three names"
+"$LRC" distill --resume "$TMP/straight" --steps 80 >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] &&
+    grep -q "$TMP/straight was made by lrc pretrain; use lrc pretrain --resume $TMP/straight" \
+        "$TMP/err"
+check "lrc distill --resume on a pretrain run names lrc pretrain"
+# shellcheck disable=SC2086
+bad "a --config folder is a directory" "is a directory" $base --config "$(dirname "$config")" \
+    --data "$text"
 cp "$config" "$TMP/edited.json"
 # shellcheck disable=SC2086
 "$LRC" pretrain $base --config "$TMP/edited.json" --data "$text" --steps 2 --out "$TMP/edit" \

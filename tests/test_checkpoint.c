@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,10 +93,14 @@ static void test_round_trip(void) {
                            .rng_state = 0xfedcba9876543210ull,
                            .elapsed_s = 123.456789012345678};
     checkpoint_fingerprint("{\"rank\":64}", st.fingerprint);
+    checkpoint_hash_bytes("abc", 3, st.data_hash);
     char path[RUNDIR_PATH_MAX];
     int rc = checkpoint_save(rd.path, t, 3, &opt, &st, 3, path, sizeof path, &err);
     ok(rc == 0, "save: %s", rc ? err.msg : path);
     ok(strstr(path, "/checkpoints/step-000017.safetensors") != NULL, "file name step-000017");
+    struct stat mode_st;
+    ok(stat(path, &mode_st) == 0 && (mode_st.st_mode & 0777) == 0644,
+       "the checkpoint has mode 0644 like the other run files");
 
     char latest[RUNDIR_PATH_MAX];
     ok(checkpoint_latest(rd.path, latest, sizeof latest, &err) == 0 && strcmp(latest, path) == 0,
@@ -114,6 +119,9 @@ static void test_round_trip(void) {
            got.data_tokens == st.data_tokens && got.rng_state == st.rng_state,
        "step, data position, token count and rng state restored");
     ok(got.elapsed_s == st.elapsed_s, "elapsed time restored exactly");
+    /* FNV-1a 64 of "abc", from the published test vectors. */
+    ok(strcmp(st.data_hash, "e71fa2190541574b") == 0 && strcmp(got.data_hash, st.data_hash) == 0,
+       "the data hash is FNV-1a 64 and is restored: %s", got.data_hash);
     ok(strcmp(got.fingerprint, st.fingerprint) == 0 && strlen(got.fingerprint) == 16,
        "fingerprint restored");
 

@@ -101,6 +101,18 @@ static void test_rundir(void) {
     ok(rc == 0 && !b.created, "--out may be an existing empty folder");
     rundir_abandon(&b);
     ok(access(path, F_OK) == 0, "abandon keeps a folder it did not create");
+    char sub[sizeof path + 16];
+    snprintf(sub, sizeof sub, "%s/checkpoints", path);
+    ok(access(sub, F_OK) != 0, "... but removes the checkpoints/ folder it made there");
+    snprintf(sub, sizeof sub, "%s/notes.txt", path);
+    FILE *notes = fopen(sub, "w");
+    if (notes)
+        fclose(notes);
+    rc = rundir_create(&b, path, NULL, NULL, 0, 0, &err);
+    ok(rc < 0 && strstr(err.msg, "is not a run folder (no run.json)") &&
+           !strstr(err.msg, "--resume"),
+       "--out holding files but no run.json gives no --resume hint: %s", err.msg);
+    unlink(sub);
 
     /* Unwritable: the parent is a regular file, so mkdir fails even for root. */
     snprintf(path, sizeof path, "%s/plain-file", tmpdir);

@@ -424,18 +424,19 @@ static void check_bad_input(const char *root, const char *tmp) {
                       "BertPreTokenizer");
 
     snprintf(src, sizeof src, "%s/llama2-spm/tokenizer.bin", root);
-    snprintf(path, sizeof path, "%s/cut.bin", tmp);
+    snprintf(path, sizeof path, "%s/tokenizer-cut.bin", tmp);
     truncate_copy(src, path, 1001);
-    expect_load_error(path, "truncated tokenizer.bin names the offset", "cut.bin", "offset");
+    expect_load_error(path, "truncated tokenizer.bin names the offset", "tokenizer-cut.bin",
+                      "offset");
 
     snprintf(src, sizeof src, "%s/llama2-spm/tokenizer.model", root);
     snprintf(path, sizeof path, "%s/cut.model", tmp);
     truncate_copy(src, path, 1001);
     expect_load_error(path, "truncated tokenizer.model names the offset", "cut.model", "offset");
 
-    snprintf(path, sizeof path, "%s/empty.bin", tmp);
+    snprintf(path, sizeof path, "%s/tokenizer-empty.bin", tmp);
     write_file(path, "", 0);
-    expect_load_error(path, "empty tokenizer.bin", "empty.bin", "offset 0");
+    expect_load_error(path, "empty tokenizer.bin", "tokenizer-empty.bin", "offset 0");
 
     snprintf(path, sizeof path, "%s/empty", tmp);
     mkdir(path, 0700);

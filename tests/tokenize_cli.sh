@@ -164,4 +164,20 @@ ln -s tokenizer.json "$TMP/loop/tokenizer.json"
 [ $? -eq 1 ] && grep -q "cannot open tokenizer.json in this directory: Too many levels" "$TMP/err"
 check "tokenize: unreachable tokenizer.json names the error, not absence"
 
+# A llama2.c model file is not a tokenizer: its vocabulary is tokenizer.bin beside it.
+mkdir "$TMP/l2c"
+cp "$LRC_TESTDATA/reference/data/llama2c/model.bin" "$TMP/l2c/model.bin"
+"$LRC" tokenize "$TMP/l2c/model.bin" hi >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "model.bin: no tokenizer.bin beside" "$TMP/err"
+check "tokenize: llama2.c model.bin without tokenizer.bin says so"
+cp "$FIX/llama2-spm/tokenizer.bin" "$TMP/l2c/tokenizer.bin"
+want=$("$LRC" tokenize "$TMP/l2c/tokenizer.bin" "hello world") &&
+    got=$("$LRC" tokenize "$TMP/l2c/model.bin" "hello world") && [ -n "$want" ] &&
+    [ "$got" = "$want" ]
+check "tokenize: llama2.c model.bin uses the tokenizer.bin beside it"
+cp "$FIX/llama2-spm/tokenizer.bin" "$TMP/l2c/tokenizer-32k.bin"
+rm "$TMP/l2c/tokenizer.bin"
+got=$("$LRC" tokenize "$TMP/l2c/tokenizer-32k.bin" "hello world") && [ "$got" = "$want" ]
+check "tokenize: any tokenizer*.bin file is a llama2.c tokenizer"
+
 done_testing

@@ -83,7 +83,7 @@ typedef struct distill_options {
     const char *teacher, *data, *out, *init, *resume;
     long rank, steps, batch, seq, warmup, probe_every, save_every, threads;
     double lr, weight_decay, clip, kl_temp, ce_weight, kl_weight, clone_weight, seed;
-    bool shuffle, svd, warmup_given;
+    bool shuffle, svd, warmup_given, init_method_given;
     lr_decay schedule;
     /* For --resume: which of the changeable settings were given. */
     bool steps_given, save_every_given;
@@ -125,6 +125,12 @@ static void default_options(distill_options *o) {
 
 static int parse_value(distill_options *o, const char *a, const char *v) {
     lrc_error err;
+    if (v[0] == '\0' &&
+        (strcmp(a, "--out") == 0 || strcmp(a, "--data") == 0 || strcmp(a, "--resume") == 0 ||
+         strcmp(a, "--teacher") == 0 || strcmp(a, "--init") == 0)) {
+        cmd_fail("distill: %s is empty; give a path", a);
+        return -1;
+    }
     if (strcmp(a, "--teacher") == 0)
         o->teacher = v;
     else if (strcmp(a, "--data") == 0)
@@ -182,9 +188,10 @@ static int parse_value(distill_options *o, const char *a, const char *v) {
             return -1;
         }
         o->svd = strcmp(v, "svd") == 0;
+        o->init_method_given = true;
     } else if (strcmp(a, "--schedule") == 0) {
         if (lr_decay_parse(v, &o->schedule, &err) < 0) {
-            cmd_fail("distill: --schedule: %s", err.msg);
+            cmd_fail("distill: --schedule: '%s' is not one of cosine, linear, constant", v);
             return -1;
         }
     }
@@ -238,6 +245,11 @@ static int parse_args(int argc, char **argv, distill_options *o) {
         cmd_fail("distill: missing %s; run 'lrc distill --help'", !o->teacher ? "--teacher DIR"
                                                                   : !o->rank  ? "--rank R"
                                                                               : "--data FILE");
+        return TRAIN_EXIT_USAGE;
+    }
+    if (o->init && o->init_method_given) {
+        cmd_fail("distill: --init and --init-method cannot be given together (--init loads "
+                 "every tensor from its file); drop one of them");
         return TRAIN_EXIT_USAGE;
     }
     if (!o->warmup_given)
@@ -381,6 +393,7 @@ static void setup_free(setup *s) {
     train_data_free(&s->data);
     if (s->tok)
         tokenizer_free(s->tok);
+    rundir_unlock(&s->rd);
     llama_model_free(&s->teacher);
     cJSON_Delete(s->settings);
 }
@@ -391,7 +404,7 @@ static void setup_free(setup *s) {
 static int prepare(setup *s, const distill_options *o, bool resume) {
     lrc_error err;
     if (llama_model_load(&s->teacher, o->teacher, &err) < 0) {
-        cmd_fail("distill: %s", err.msg);
+        train_fail("distill", err.msg);
         return -1;
     }
     const llama_config *tc = &s->teacher.cfg;
@@ -418,18 +431,24 @@ static int prepare(setup *s, const distill_options *o, bool resume) {
                      "as a .u32 file instead",
                      err.msg, tok_err.msg);
         else
-            cmd_fail("distill: %s", err.msg);
+            train_fail("distill", err.msg);
         return -1;
     }
     size_t probe_rows = o->probe_every > 0 ? (size_t)o->batch : 0;
     if (train_data_set_window(&s->data, (size_t)o->seq, probe_rows, &err) < 0) {
-        cmd_fail("distill: %s", err.msg);
+        if (probe_rows > 0 && strstr(err.msg, "probe rows"))
+            cmd_fail(
+                "distill: %s; or give a smaller --batch or --probe-every 0 (the probe holds out "
+                "--batch windows)",
+                err.msg);
+        else
+            train_fail("distill", err.msg);
         return -1;
     }
 
     lrc_options lo = {.rank = (int)o->rank, .tie_head = true, .B = (int)o->batch, .T = (int)o->seq};
     if (lrc_init(&s->student, &s->teacher, &lo, &err) < 0) {
-        cmd_fail("distill: %s", err.msg);
+        train_fail("distill", err.msg);
         return -1;
     }
     int rc = 0;
@@ -440,7 +459,7 @@ static int prepare(setup *s, const distill_options *o, bool resume) {
     else
         lrc_init_random(&s->student, (uint64_t)o->seed);
     if (rc < 0) {
-        cmd_fail("distill: %s", err.msg);
+        train_fail("distill", err.msg);
         return -1;
     }
 
@@ -454,7 +473,7 @@ static int prepare(setup *s, const distill_options *o, bool resume) {
     if (adamw_init(&s->opt, s->student.n_params, &ac, &err) < 0 ||
         lrc_adamw_exclude_norms(&s->student, &s->opt, &err) < 0 ||
         trainer_lrc_init(&s->lt, &s->student, &loss, &s->model, &err) < 0) {
-        cmd_fail("distill: %s", err.msg);
+        train_fail("distill", err.msg);
         return -1;
     }
     return 0;
@@ -484,18 +503,22 @@ static int export_student(setup *s, const char *teacher_dir) {
     lrc_error err;
     char dir[RUNDIR_PATH_MAX + 16];
     if (rundir_join(dir, sizeof dir, s->rd.path, "student", &err) < 0) {
-        cmd_fail("distill: %s", err.msg);
+        train_fail("distill", err.msg);
         return -1;
     }
-    if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
-        cmd_fail("distill: cannot create %s: %s", dir, strerror(errno));
+    char tmp[RUNDIR_PATH_MAX + 32];
+    if (train_export_begin("distill", dir, tmp, sizeof tmp) < 0)
+        return -1;
+    if (lrc_export_hf(&s->student, tmp, &err) < 0 ||
+        lrc_copy_tokenizer_files(teacher_dir, tmp, &err) < 0) {
+        train_export_abort(tmp);
+        cmd_fail("distill: exporting the student: %s; the last checkpoint is saved: fix the cause, "
+                 "then 'lrc distill --resume %s' retries the export",
+                 err.msg, s->rd.path);
         return -1;
     }
-    if (lrc_export_hf(&s->student, dir, &err) < 0 ||
-        lrc_copy_tokenizer_files(teacher_dir, dir, &err) < 0) {
-        cmd_fail("distill: exporting the student: %s", err.msg);
+    if (train_export_commit("distill", tmp, dir) < 0)
         return -1;
-    }
     printf("student written to %s\n", dir);
     return 0;
 }
@@ -517,13 +540,17 @@ static int train(setup *s, const distill_options *o) {
     if (p.line_open)
         fputc('\n', stderr);
 
-    if (rc < 0) {
-        cmd_fail("distill: %s", err.msg);
-        return 1;
-    }
-    if (outcome == TRAINER_NONFINITE) {
-        cmd_fail("distill: %s", err.msg);
-        return TRAIN_EXIT_NONFINITE;
+    if (rc < 0 || outcome == TRAINER_NONFINITE) {
+        /* A new run that failed before its first checkpoint has nothing to resume:
+         * remove what it wrote, so that the same command can simply be run again. */
+        bool removed = s->tr.saved_step < 0 && s->rd.fresh;
+        if (removed) {
+            runlog_close(&s->log);
+            rundir_abandon(&s->rd);
+        }
+        cmd_fail("distill: %s%s%s", err.msg, removed ? "; removed what the run wrote in " : "",
+                 removed ? s->rd.path : "");
+        return rc < 0 ? 1 : TRAIN_EXIT_NONFINITE;
     }
     if (outcome == TRAINER_STOPPED) {
         fprintf(stderr,
@@ -551,13 +578,18 @@ static int run_new(distill_options *o) {
     }
 
     if (rundir_create(&s.rd, o->out, "runs", o->teacher, (int)o->rank, time(NULL), &err) < 0) {
-        cmd_fail("distill: %s", err.msg);
+        train_fail("distill", err.msg);
+        goto done;
+    }
+    if (rundir_lock(&s.rd, &err) < 0) {
+        train_fail("distill", err.msg);
+        rundir_abandon(&s.rd);
         goto done;
     }
     if (runlog_write_settings(s.rd.path, s.settings, &err) < 0 ||
         runlog_open(&s.log, s.rd.path, -1, &err) < 0 ||
         trainer_init(&s.tr, &tc, &s.model, &s.opt, &s.data, s.rd.path, &s.log, &err) < 0) {
-        cmd_fail("distill: %s", err.msg);
+        train_fail("distill", err.msg);
         runlog_close(&s.log);
         rundir_abandon(&s.rd);
         goto done;
@@ -575,12 +607,13 @@ static int run_resume(distill_options *o) {
     lrc_error err;
     int status = 1;
 
-    if (rundir_open(&s.rd, o->resume, &err) < 0 ||
+    if (rundir_open(&s.rd, o->resume, &err) < 0 || rundir_lock(&s.rd, &err) < 0 ||
         runlog_read_settings(s.rd.path, &s.settings, &err) < 0) {
-        cmd_fail("distill: %s", err.msg);
+        train_fail("distill", err.msg);
         goto done;
     }
-    if (options_from_settings(o, s.settings, s.rd.path) < 0 || prepare(&s, o, true) < 0)
+    if (train_check_command("distill", s.settings, s.rd.path) < 0 ||
+        options_from_settings(o, s.settings, s.rd.path) < 0 || prepare(&s, o, true) < 0)
         goto done;
 
     trainer_config tc = trainer_settings(o);
@@ -590,7 +623,7 @@ static int run_resume(distill_options *o) {
     }
     if (trainer_init(&s.tr, &tc, &s.model, &s.opt, &s.data, s.rd.path, &s.log, &err) < 0 ||
         trainer_resume(&s.tr, &err) < 0) {
-        cmd_fail("distill: %s", err.msg);
+        train_fail("distill", err.msg);
         goto done;
     }
 
@@ -600,7 +633,7 @@ static int run_resume(distill_options *o) {
     cJSON_ReplaceItemInObject(s.settings, "threads", cJSON_CreateNumber((double)o->threads));
     if (runlog_write_settings(s.rd.path, s.settings, &err) < 0 ||
         runlog_open(&s.log, s.rd.path, s.tr.step, &err) < 0) {
-        cmd_fail("distill: %s", err.msg);
+        train_fail("distill", err.msg);
         goto done;
     }
     status = train(&s, o);

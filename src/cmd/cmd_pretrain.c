@@ -121,6 +121,12 @@ static void default_options(pretrain_options *o) {
 
 static int parse_value(pretrain_options *o, const char *a, const char *v) {
     static const char cmd[] = "pretrain";
+    if (v[0] == '\0' &&
+        (strcmp(a, "--out") == 0 || strcmp(a, "--data") == 0 || strcmp(a, "--resume") == 0 ||
+         strcmp(a, "--config") == 0 || strcmp(a, "--tokenizer") == 0)) {
+        cmd_fail("pretrain: %s is empty; give a path", a);
+        return -1;
+    }
     lrc_error err;
     if (strcmp(a, "--config") == 0)
         o->config = v;
@@ -165,7 +171,7 @@ static int parse_value(pretrain_options *o, const char *a, const char *v) {
         o->shuffle = strcmp(v, "on") == 0;
     } else if (strcmp(a, "--schedule") == 0) {
         if (lr_decay_parse(v, &o->schedule, &err) < 0) {
-            cmd_fail("pretrain: --schedule: %s", err.msg);
+            cmd_fail("pretrain: --schedule: '%s' is not one of cosine, linear, constant", v);
             return -1;
         }
     }
@@ -239,6 +245,12 @@ static int config_hash(const char *path, char out[CHECKPOINT_FINGERPRINT_LEN + 1
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         cmd_fail("pretrain: %s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(fp);
+        cmd_fail("pretrain: --config %s is a directory; give its config.json file", path);
         return -1;
     }
 
@@ -381,6 +393,7 @@ static void setup_free(setup *s) {
     train_data_free(&s->data);
     if (s->tok)
         tokenizer_free(s->tok);
+    rundir_unlock(&s->rd);
     cJSON_Delete(s->settings);
 }
 
@@ -394,17 +407,17 @@ static int prepare(setup *s, const pretrain_options *o, bool resume) {
     if (config_hash(o->config, s->hash) < 0)
         return -1;
     if (llama_config_load(&s->cfg, o->config, &err) < 0) {
-        cmd_fail("pretrain: %s", err.msg);
+        train_fail("pretrain", err.msg);
         return -1;
     }
     llama_config *c = &s->cfg;
     if (llama_config_validate(c, o->config, &err) < 0) {
-        cmd_fail("pretrain: %s", err.msg);
+        train_fail("pretrain", err.msg);
         return -1;
     }
 
     if (tokenizer_load(&s->tok, o->tokenizer, &err) < 0) {
-        cmd_fail("pretrain: %s", err.msg);
+        train_fail("pretrain", err.msg);
         return -1;
     }
     bool is_dir = stat(o->tokenizer, &sb) == 0 && S_ISDIR(sb.st_mode);
@@ -438,17 +451,25 @@ static int prepare(setup *s, const pretrain_options *o, bool resume) {
         c->max_seq = (int)o->seq;
 
     if (train_data_load(&s->data, o->data, DATA_FORMAT_AUTO, s->tok, c->V, &err) < 0) {
-        cmd_fail("pretrain: %s", err.msg);
+        train_fail("pretrain", err.msg);
         return -1;
     }
     size_t probe_rows = o->probe_every > 0 ? (size_t)o->batch : 0;
     if (train_data_set_window(&s->data, (size_t)o->seq, probe_rows, &err) < 0) {
-        cmd_fail("pretrain: %s", err.msg);
+        if (probe_rows > 0 && strstr(err.msg, "probe rows"))
+            cmd_fail(
+                "pretrain: %s; or give a smaller --batch or --probe-every 0 (the probe holds out "
+                "--batch windows)",
+                err.msg);
+        else
+            train_fail("pretrain", err.msg);
         return -1;
     }
 
     if (pretrain_init(&s->model, c, (int)o->batch, (int)o->seq, &err) < 0) {
-        cmd_fail("pretrain: %s: %s", o->config, err.msg);
+        char msg[LRC_ERROR_MAX + 4200];
+        snprintf(msg, sizeof msg, "%s: %s", o->config, err.msg);
+        train_fail("pretrain", msg);
         return -1;
     }
     if (!resume)
@@ -459,7 +480,7 @@ static int prepare(setup *s, const pretrain_options *o, bool resume) {
     if (adamw_init(&s->opt, s->model.n_params, &ac, &err) < 0 ||
         pretrain_adamw_exclude_norms(&s->model, &s->opt, &err) < 0 ||
         trainer_pretrain_init(&s->tp, &s->model, &s->tm, &err) < 0) {
-        cmd_fail("pretrain: %s", err.msg);
+        train_fail("pretrain", err.msg);
         return -1;
     }
     return 0;
@@ -489,18 +510,22 @@ static int export_model(setup *s) {
     lrc_error err;
     char dir[RUNDIR_PATH_MAX + 16];
     if (rundir_join(dir, sizeof dir, s->rd.path, "model", &err) < 0) {
-        cmd_fail("pretrain: %s", err.msg);
+        train_fail("pretrain", err.msg);
         return -1;
     }
-    if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
-        cmd_fail("pretrain: cannot create %s: %s", dir, strerror(errno));
+    char tmp[RUNDIR_PATH_MAX + 32];
+    if (train_export_begin("pretrain", dir, tmp, sizeof tmp) < 0)
+        return -1;
+    if (pretrain_export_hf(&s->model, tmp, &err) < 0 ||
+        lrc_copy_tokenizer_files(s->tok_dir, tmp, &err) < 0) {
+        train_export_abort(tmp);
+        cmd_fail("pretrain: exporting the model: %s; the last checkpoint is saved: fix the cause, "
+                 "then 'lrc pretrain --resume %s' retries the export",
+                 err.msg, s->rd.path);
         return -1;
     }
-    if (pretrain_export_hf(&s->model, dir, &err) < 0 ||
-        lrc_copy_tokenizer_files(s->tok_dir, dir, &err) < 0) {
-        cmd_fail("pretrain: exporting the model: %s", err.msg);
+    if (train_export_commit("pretrain", tmp, dir) < 0)
         return -1;
-    }
     printf("model written to %s\n", dir);
     return 0;
 }
@@ -522,13 +547,17 @@ static int train(setup *s, const pretrain_options *o) {
     if (p.line_open)
         fputc('\n', stderr);
 
-    if (rc < 0) {
-        cmd_fail("pretrain: %s", err.msg);
-        return 1;
-    }
-    if (outcome == TRAINER_NONFINITE) {
-        cmd_fail("pretrain: %s", err.msg);
-        return TRAIN_EXIT_NONFINITE;
+    if (rc < 0 || outcome == TRAINER_NONFINITE) {
+        /* A new run that failed before its first checkpoint has nothing to resume:
+         * remove what it wrote, so that the same command can simply be run again. */
+        bool removed = s->tr.saved_step < 0 && s->rd.fresh;
+        if (removed) {
+            runlog_close(&s->log);
+            rundir_abandon(&s->rd);
+        }
+        cmd_fail("pretrain: %s%s%s", err.msg, removed ? "; removed what the run wrote in " : "",
+                 removed ? s->rd.path : "");
+        return rc < 0 ? 1 : TRAIN_EXIT_NONFINITE;
     }
     if (outcome == TRAINER_STOPPED) {
         fprintf(stderr,
@@ -556,13 +585,18 @@ static int run_new(pretrain_options *o) {
     }
 
     if (rundir_create(&s.rd, o->out, "runs", "pretrain", 0, time(NULL), &err) < 0) {
-        cmd_fail("pretrain: %s", err.msg);
+        train_fail("pretrain", err.msg);
+        goto done;
+    }
+    if (rundir_lock(&s.rd, &err) < 0) {
+        train_fail("pretrain", err.msg);
+        rundir_abandon(&s.rd);
         goto done;
     }
     if (runlog_write_settings(s.rd.path, s.settings, &err) < 0 ||
         runlog_open(&s.log, s.rd.path, -1, &err) < 0 ||
         trainer_init(&s.tr, &tc, &s.tm, &s.opt, &s.data, s.rd.path, &s.log, &err) < 0) {
-        cmd_fail("pretrain: %s", err.msg);
+        train_fail("pretrain", err.msg);
         runlog_close(&s.log);
         rundir_abandon(&s.rd);
         goto done;
@@ -581,12 +615,13 @@ static int run_resume(pretrain_options *o) {
     int status = 1;
     const char *hash;
 
-    if (rundir_open(&s.rd, o->resume, &err) < 0 ||
+    if (rundir_open(&s.rd, o->resume, &err) < 0 || rundir_lock(&s.rd, &err) < 0 ||
         runlog_read_settings(s.rd.path, &s.settings, &err) < 0) {
-        cmd_fail("pretrain: %s", err.msg);
+        train_fail("pretrain", err.msg);
         goto done;
     }
-    if (options_from_settings(o, s.settings, s.rd.path) < 0 ||
+    if (train_check_command("pretrain", s.settings, s.rd.path) < 0 ||
+        options_from_settings(o, s.settings, s.rd.path) < 0 ||
         train_json_string("pretrain", s.settings, s.rd.path, "config_hash", false, &hash) < 0 ||
         prepare(&s, o, true) < 0)
         goto done;
@@ -603,7 +638,7 @@ static int run_resume(pretrain_options *o) {
     }
     if (trainer_init(&s.tr, &tc, &s.tm, &s.opt, &s.data, s.rd.path, &s.log, &err) < 0 ||
         trainer_resume(&s.tr, &err) < 0) {
-        cmd_fail("pretrain: %s", err.msg);
+        train_fail("pretrain", err.msg);
         goto done;
     }
 
@@ -613,7 +648,7 @@ static int run_resume(pretrain_options *o) {
     cJSON_ReplaceItemInObject(s.settings, "threads", cJSON_CreateNumber((double)o->threads));
     if (runlog_write_settings(s.rd.path, s.settings, &err) < 0 ||
         runlog_open(&s.log, s.rd.path, s.tr.step, &err) < 0) {
-        cmd_fail("pretrain: %s", err.msg);
+        train_fail("pretrain", err.msg);
         goto done;
     }
     status = train(&s, o);

@@ -6,12 +6,14 @@
 
 #include "cmd/train_common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -123,6 +125,89 @@ int train_json_string(const char *cmd, const cJSON *j, const char *run, const ch
     return 0;
 }
 
+void train_fail(const char *cmd, const char *msg) {
+    static const char generic[] = "; use a smaller context";
+    size_t n = strlen(msg), g = sizeof generic - 1;
+    if (!strstr(msg, "out of memory")) {
+        cmd_fail("%s: %s", cmd, msg);
+        return;
+    }
+    if (n >= g && strcmp(msg + n - g, generic) == 0)
+        n -= g;
+    if (strcmp(cmd, "pretrain") == 0)
+        cmd_fail("%s: %.*s; give a smaller config (hidden_size, num_hidden_layers, vocab_size) "
+                 "or a smaller --batch or --seq",
+                 cmd, (int)n, msg);
+    else
+        cmd_fail("%s: %.*s; give a smaller --batch or --seq (the probe needs --batch more "
+                 "windows, or turn it off with --probe-every 0)",
+                 cmd, (int)n, msg);
+}
+
+/* Remove the files in the flat folder path, then the folder. A missing folder is fine. */
+static void remove_flat_dir(const char *path) {
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char f[8192];
+        snprintf(f, sizeof f, "%s/%s", path, e->d_name);
+        unlink(f);
+    }
+    closedir(d);
+    rmdir(path);
+}
+
+int train_export_begin(const char *cmd, const char *dst, char *tmp, size_t cap) {
+    int n = snprintf(tmp, cap, "%s.tmp", dst);
+    if (n < 0 || (size_t)n >= cap) {
+        cmd_fail("%s: %s.tmp: path too long; use a shorter run folder", cmd, dst);
+        return -1;
+    }
+    remove_flat_dir(tmp); /* left by an export that was killed */
+    if (mkdir(tmp, 0777) < 0) {
+        cmd_fail("%s: cannot create %s: %s; check the run folder is writable", cmd, tmp,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int train_export_commit(const char *cmd, const char *tmp, const char *dst) {
+    remove_flat_dir(dst);
+    if (rename(tmp, dst) < 0) {
+        cmd_fail("%s: cannot rename %s to %s: %s; move %s away, then run 'lrc %s --resume' "
+                 "on the run again",
+                 cmd, tmp, dst, strerror(errno), dst, cmd);
+        remove_flat_dir(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+void train_export_abort(const char *tmp) {
+    remove_flat_dir(tmp);
+}
+
+int train_check_command(const char *cmd, const cJSON *j, const char *run) {
+    const char *made_by;
+    if (train_json_string(cmd, j, run, "command", false, &made_by) < 0)
+        return -1;
+    if (strcmp(made_by, cmd) == 0)
+        return 0;
+    if (strcmp(made_by, "distill") == 0 || strcmp(made_by, "pretrain") == 0)
+        cmd_fail("%s: %s was made by lrc %s; use lrc %s --resume %s", cmd, run, made_by, made_by,
+                 run);
+    else
+        cmd_fail("%s: %s/run.json: key \"command\" is '%s', expected distill or pretrain; the "
+                 "run folder is damaged, start a new run",
+                 cmd, run, made_by);
+    return -1;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Progress                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -152,7 +237,7 @@ void train_progress_report(void *ctx, const trainer_event *ev) {
             return;
         char eta[32];
         format_duration(eta, sizeof eta, r->eta_s);
-        fprintf(stderr, "%sstep %lld/%lld  loss %.4f  grad-norm %.3g  %.0f tok/s  ETA %s%s",
+        fprintf(stderr, "%sstep %lld/%lld  loss %.4f  grad-norm %#.3g  %.0f tok/s  ETA %s%s",
                 p->tty ? "\r" : "", (long long)r->step, (long long)ev->total_steps, r->loss,
                 r->grad_norm, r->tokens_per_s, eta, p->tty ? "\033[K" : "\n");
         p->line_open = p->tty;

@@ -47,6 +47,23 @@ int train_json_long(const char *cmd, const cJSON *j, const char *run, const char
 int train_json_string(const char *cmd, const cJSON *j, const char *run, const char *key,
                       bool nullable, const char **out);
 
+/* cmd_fail("CMD: MSG"), except that an out-of-memory message gets training
+ * advice (a smaller --batch or --seq, --probe-every 0, or for pretrain a
+ * smaller config) in place of the library's generic "use a smaller context". */
+void train_fail(const char *cmd, const char *msg);
+
+/* The exported folder (RUN/student, RUN/model) is written complete under
+ * dst + ".tmp" and then renamed to dst, replacing an older export, so a failed
+ * export leaves no half-made folder. begin makes the empty tmp folder (cap
+ * bytes) and abort removes it; both commit and begin report failures. */
+int train_export_begin(const char *cmd, const char *dst, char *tmp, size_t cap);
+int train_export_commit(const char *cmd, const char *tmp, const char *dst);
+void train_export_abort(const char *tmp);
+
+/* Check that run.json's "command" names cmd; a run made by the other training
+ * command gets a one-line error naming the command that continues it. */
+int train_check_command(const char *cmd, const cJSON *j, const char *run);
+
 /* The progress line on stderr: rewritten in place on a terminal, otherwise
  * one plain line every `every` steps (about twenty per run) and one per
  * probe. A probe whose teacher perplexity is not finite (no teacher) is

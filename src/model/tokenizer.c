@@ -112,9 +112,27 @@ static int load_file(tokenizer *t, const char *path, lrc_error *err) {
         t->kind = TOKENIZER_SPM;
         return tok_load_spm(t, path, err);
     }
-    if (ends_with(base, ".bin")) {
+    if (ends_with(base, ".bin") && strncmp(base, "tokenizer", 9) == 0) {
         t->kind = TOKENIZER_LLAMA2C;
         return tok_load_llama2c(t, path, err);
+    }
+    if (ends_with(base, ".bin")) {
+        /* Any other .bin is a llama2.c checkpoint; its vocabulary is tokenizer.bin beside it. */
+        char *beside = join(dir, dir_len, "tokenizer.bin");
+        if (!beside)
+            return lrc_errorf(err, "out of memory while loading a tokenizer");
+        if (!is_file(beside)) {
+            free(beside);
+            return lrc_errorf(err,
+                              "%s: no tokenizer.bin beside this llama2.c model file; put the "
+                              "model's tokenizer.bin in the same folder, or give the tokenizer "
+                              "file itself",
+                              path);
+        }
+        free(t->path);
+        t->path = beside;
+        t->kind = TOKENIZER_LLAMA2C;
+        return tok_load_llama2c(t, beside, err);
     }
     return lrc_errorf(err,
                       "%s: cannot tell the tokenizer kind from the file name; expected "

@@ -26,7 +26,10 @@ typedef enum tokenizer_kind {
 } tokenizer_kind;
 
 /* path: a model directory (tokenizer.json, else tokenizer.model, else
- * tokenizer.bin, else encoder.json + vocab.bpe) or one of those files directly. */
+ * tokenizer.bin, else encoder.json + vocab.bpe) or one of those files directly.
+ * The kind comes from the file name: a .bin whose name starts with "tokenizer" is a
+ * llama2.c tokenizer; any other .bin is a llama2.c model file, whose tokenizer is the
+ * tokenizer.bin in the same folder (an error names the model file when it is absent). */
 int tokenizer_load(tokenizer **out, const char *path, lrc_error *err);
 void tokenizer_free(tokenizer *t);
 

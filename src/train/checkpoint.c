@@ -29,6 +29,16 @@ void checkpoint_fingerprint(const char *text, char out[CHECKPOINT_FINGERPRINT_LE
     snprintf(out, CHECKPOINT_FINGERPRINT_LEN + 1, "%016" PRIx64, h);
 }
 
+void checkpoint_hash_bytes(const void *data, size_t len, char out[CHECKPOINT_FINGERPRINT_LEN + 1]) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    snprintf(out, CHECKPOINT_FINGERPRINT_LEN + 1, "%016" PRIx64, h);
+}
+
 size_t checkpoint_tensor_numel(const checkpoint_tensor *t) {
     size_t n = 1;
     for (int k = 0; k < t->ndim; k++)
@@ -154,6 +164,8 @@ int checkpoint_save(const char *run_dir, const checkpoint_tensor *tensors, size_
                           elapsed,
                           "fingerprint",
                           st->fingerprint,
+                          st->data_hash[0] ? "data_hash" : NULL,
+                          st->data_hash,
                           NULL};
 
     if (rc == 0)
@@ -162,6 +174,9 @@ int checkpoint_save(const char *run_dir, const checkpoint_tensor *tensors, size_
     free_names(names, n ? 2 * n : 0);
     if (rc < 0)
         return -1;
+    /* Readable like the other run files (the temporary file was made 0600). */
+    if (chmod(path, 0644) < 0)
+        return lrc_errorf(err, "%s: cannot set its mode to 0644: %s", path, strerror(errno));
 
     /* The new file is durable; only now may the pointer and pruning move. */
     if (write_latest(run_dir, file_name, err) < 0)
@@ -257,6 +272,10 @@ static int read_state(const safetensors_file *f, checkpoint_state *st, lrc_error
     } else {
         st->elapsed_s = strtod(elapsed->valuestring, NULL);
         snprintf(st->fingerprint, sizeof st->fingerprint, "%s", fp->valuestring);
+        /* Optional: checkpoints written before it existed have none. */
+        const cJSON *dh = cJSON_GetObjectItemCaseSensitive(meta, "data_hash");
+        if (cJSON_IsString(dh) && strlen(dh->valuestring) <= CHECKPOINT_FINGERPRINT_LEN)
+            snprintf(st->data_hash, sizeof st->data_hash, "%s", dh->valuestring);
     }
     cJSON_Delete(meta);
     return rc;

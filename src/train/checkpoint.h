@@ -55,11 +55,16 @@ typedef struct checkpoint_state {
     uint64_t rng_state;     /* any generator state the trainer keeps (0 when none) */
     double elapsed_s;       /* training time so far, so ETA and elapsed continue */
     char fingerprint[CHECKPOINT_FINGERPRINT_LEN + 1]; /* of the settings a resume must match */
+    char data_hash[CHECKPOINT_FINGERPRINT_LEN + 1];   /* of the token ids; "" when not recorded */
 } checkpoint_state;
 
 /* Hash of a settings text (FNV-1a 64), as 16 lower-case hex digits into out.
  * Callers hash the canonical JSON of the settings a resume must keep equal. */
 void checkpoint_fingerprint(const char *text, char out[CHECKPOINT_FINGERPRINT_LEN + 1]);
+
+/* The same hash of len bytes of data, so a resume can tell that the training
+ * tokens changed even when their count did not. */
+void checkpoint_hash_bytes(const void *data, size_t len, char out[CHECKPOINT_FINGERPRINT_LEN + 1]);
 
 /* Elements of t (product of its shape). */
 size_t checkpoint_tensor_numel(const checkpoint_tensor *t);

@@ -468,12 +468,53 @@ int lrc_import(lrc_student *s, const char *path, lrc_error *err) {
             goto fail;
         }
     }
+    /* A tensor the student does not have means the file is for another model; a
+     * checkpoint's AdamW moments (adamw.*) are the only extra names allowed. */
+    for (size_t i = 0; i < f.n_tensors; i++) {
+        const char *name = f.tensors[i].name;
+        bool known = strncmp(name, "adamw.", 6) == 0 ||
+                     (s->tie_head && strcmp(name, "zoom_down.weight") == 0);
+        for (size_t j = 0; j < s->n_tensors && !known; j++)
+            known = strcmp(name, s->tensors[j].name) == 0;
+        if (!known) {
+            lrc_errorf(err,
+                       "%s: tensor %s is not a parameter of this student; give a file saved "
+                       "for the same teacher and rank, or remove the tensor",
+                       path, name);
+            goto fail;
+        }
+    }
+
+    /* Read into a copy and check every value is finite before changing params. */
+    float *vals = malloc(s->n_params * sizeof *vals);
+    if (!vals) {
+        lrc_errorf(err, "%s: out of memory", path);
+        goto fail;
+    }
     for (size_t i = 0; i < s->n_tensors; i++) {
         const lrc_tensor *t = &s->tensors[i];
-        if (safetensors_read_f32(safetensors_find(&f, t->name), s->params + t->offset, t->numel,
-                                 err) < 0)
+        if (safetensors_read_f32(safetensors_find(&f, t->name), vals + t->offset, t->numel, err) <
+            0) {
+            free(vals);
             goto fail;
+        }
+        for (size_t k = 0; k < t->numel; k++) {
+            float v = vals[t->offset + k];
+            if (!isfinite(v)) {
+                lrc_errorf(err,
+                           "%s: tensor %s contains %s at element %zu; the file is damaged, "
+                           "give another --init",
+                           path, t->name, isnan(v) ? "NaN" : "Inf", k);
+                free(vals);
+                goto fail;
+            }
+        }
     }
+    for (size_t i = 0; i < s->n_tensors; i++) {
+        const lrc_tensor *t = &s->tensors[i];
+        memcpy(s->params + t->offset, vals + t->offset, t->numel * sizeof *vals);
+    }
+    free(vals);
     safetensors_close(&f);
     return 0;
 

@@ -113,9 +113,11 @@ void lrc_init_random(lrc_student *s, uint64_t seed);
 int lrc_init_svd(lrc_student *s, lrc_error *err);
 
 /* Load every trainable tensor from a safetensors file by name (F32, F16 or
- * BF16). A missing or mis-shaped tensor is a one-line error naming the file
- * and tensor, and leaves params unchanged. With a tied head, a
- * zoom_down.weight in the file must equal model.zoom.weight. */
+ * BF16). A missing, mis-shaped or unknown tensor, or a NaN or infinity in a
+ * value, is a one-line error naming the file and tensor, and leaves params
+ * unchanged. AdamW moments (adamw.*) are skipped, so a checkpoint is a valid
+ * file. With a tied head, a zoom_down.weight in the file must equal
+ * model.zoom.weight. */
 int lrc_import(lrc_student *s, const char *path, lrc_error *err);
 
 /* Write every trainable tensor as F32 under its name. */
@@ -158,8 +160,10 @@ int lrc_forward(lrc_student *s, const int32_t *tokens, size_t ld, lrc_error *err
 int lrc_export_hf(lrc_student *s, const char *dir, lrc_error *err);
 
 /* Copy tokenizer.json, tokenizer_config.json, tokenizer.model,
- * special_tokens_map.json and generation_config.json from teacher_dir to
- * out_dir, each when present. */
+ * tokenizer.bin, special_tokens_map.json and generation_config.json from
+ * teacher_dir to out_dir, each when present. When teacher_dir is a llama2.c
+ * .bin file, copy the tokenizer.bin beside it and write
+ * out_dir/tokenizer_source.txt saying which tokenizer the student carries. */
 int lrc_copy_tokenizer_files(const char *teacher_dir, const char *out_dir, lrc_error *err);
 
 #endif

@@ -3,13 +3,15 @@
  * directory: config.json with hidden_size = r and head_dim stated (the head
  * size no longer equals hidden_size / num_attention_heads), and
  * model.safetensors with the generated weights in F32 under the standard
- * names. Tokenizer files are copied from the teacher by a separate helper.
+ * names. Tokenizer files are copied from the teacher by a separate helper;
+ * a llama2.c .bin teacher gives the tokenizer.bin beside it, and a note saying so.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/tensor.h"
 #include "model/safetensors.h"
@@ -262,10 +264,49 @@ static int copy_file(const char *src, const char *dst, lrc_error *err) {
     return 0;
 }
 
+/* A llama2.c teacher is one .bin file; its tokenizer is tokenizer.bin in the same folder.
+ * Copy that when present, and say in out_dir/tokenizer_source.txt which tokenizer the
+ * student carries, since the folder has no tokenizer.json. */
+static int copy_llama2c_tokenizer(const char *teacher_file, const char *out_dir, lrc_error *err) {
+    const char *slash = strrchr(teacher_file, '/');
+    int dir_len = slash ? (int)(slash - teacher_file) : 1;
+    const char *dir = slash ? teacher_file : ".";
+    char src[4200], dst[4200], note[4200];
+    snprintf(src, sizeof src, "%.*s/tokenizer.bin", dir_len, dir);
+    snprintf(dst, sizeof dst, "%s/tokenizer.bin", out_dir);
+    FILE *fp = fopen(src, "rb");
+    if (!fp && errno != ENOENT)
+        return lrc_errorf(err, "%s: cannot open: %s", src, strerror(errno));
+    if (fp) {
+        fclose(fp);
+        if (copy_file(src, dst, err) < 0)
+            return -1;
+    }
+    snprintf(note, sizeof note, "%s/tokenizer_source.txt", out_dir);
+    FILE *out = fopen(note, "w");
+    if (!out)
+        return lrc_errorf(err, "%s: cannot create: %s; check the folder is writable", note,
+                          strerror(errno));
+    if (fp)
+        fprintf(out, "tokenizer.bin is the llama2.c tokenizer of the teacher %s, copied from %s.\n",
+                teacher_file, src);
+    else
+        fprintf(out,
+                "This student has no tokenizer: the llama2.c teacher %s had no tokenizer.bin "
+                "beside it. Copy the teacher's tokenizer.bin here to use text with it.\n",
+                teacher_file);
+    if (fclose(out) != 0)
+        return lrc_errorf(err, "%s: write failed: %s", note, strerror(errno));
+    return 0;
+}
+
 int lrc_copy_tokenizer_files(const char *teacher_dir, const char *out_dir, lrc_error *err) {
-    static const char *const files[] = {"tokenizer.json", "tokenizer_config.json",
-                                        "tokenizer.model", "special_tokens_map.json",
-                                        "generation_config.json"};
+    static const char *const files[] = {"tokenizer.json",          "tokenizer_config.json",
+                                        "tokenizer.model",         "tokenizer.bin",
+                                        "special_tokens_map.json", "generation_config.json"};
+    struct stat st;
+    if (stat(teacher_dir, &st) == 0 && S_ISREG(st.st_mode))
+        return copy_llama2c_tokenizer(teacher_dir, out_dir, err);
     char src[4200], dst[4200];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(src, sizeof src, "%s/%s", teacher_dir, files[i]);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -149,10 +150,17 @@ static int create_named(rundir *rd, const char *out, lrc_error *err) {
         bool empty = false;
         if (folder_is_empty(rd->path, &empty, err) < 0)
             return -1;
-        if (!empty)
+        char runjson[RUNDIR_PATH_MAX + 16];
+        snprintf(runjson, sizeof runjson, "%s/run.json", rd->path);
+        if (!empty && access(runjson, F_OK) == 0)
             return lrc_errorf(err,
                               "%s: folder is not empty; choose a new --out, or continue the run "
                               "in it with --resume",
+                              rd->path);
+        if (!empty)
+            return lrc_errorf(err,
+                              "%s: folder is not empty and is not a run folder (no run.json); "
+                              "choose a new or empty --out",
                               rd->path);
         return 0;
     }
@@ -225,6 +233,7 @@ int rundir_create(rundir *rd, const char *out, const char *runs, const char *tea
                    strerror(errno));
         goto fail;
     }
+    rd->fresh = true;
     return 0;
 
 fail:
@@ -260,18 +269,68 @@ int rundir_open(rundir *rd, const char *path, lrc_error *err) {
 
 /* Names a failed start may have left in checkpoints/: checkpoints, the
  * pointer, and the temporary files of either. */
+int rundir_lock(rundir *rd, lrc_error *err) {
+    char p[RUNDIR_PATH_MAX + 8];
+    if (rundir_join(p, sizeof p, rd->path, "lock", err) < 0)
+        return -1;
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return lrc_errorf(err,
+                          "%s: cannot create the run's lock file: %s; check the folder is "
+                          "writable",
+                          p, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        char buf[32] = {0};
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        close(fd);
+        if (e != EWOULDBLOCK)
+            return lrc_errorf(err, "%s: cannot lock: %s", p, strerror(e));
+        long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
+        if (pid > 0)
+            return lrc_errorf(err,
+                              "run folder %s is in use by another lrc process (pid %ld); wait "
+                              "for it to finish or stop it first",
+                              rd->path, pid);
+        return lrc_errorf(err,
+                          "run folder %s is in use by another lrc process; wait for it to "
+                          "finish or stop it first",
+                          rd->path);
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || write_all(fd, pid, (size_t)len) < 0) {
+        int e = errno;
+        close(fd);
+        return lrc_errorf(err, "%s: cannot write the pid: %s", p, strerror(e));
+    }
+    rd->lock_fd = fd;
+    rd->locked = true;
+    return 0;
+}
+
+void rundir_unlock(rundir *rd) {
+    if (!rd->locked)
+        return;
+    close(rd->lock_fd);
+    rd->locked = false;
+}
+
 static int is_checkpoint_file(const char *name) {
     return strncmp(name, "step-", 5) == 0 || strncmp(name, "latest", 6) == 0;
 }
 
 void rundir_abandon(rundir *rd) {
-    if (!rd->created)
+    if (!rd->fresh)
         return;
     char p[RUNDIR_PATH_MAX + 300];
     snprintf(p, sizeof p, "%s/run.json", rd->path);
     unlink(p);
     snprintf(p, sizeof p, "%s/metrics.jsonl", rd->path);
     unlink(p);
+    snprintf(p, sizeof p, "%s/lock", rd->path);
+    unlink(p);
+    rundir_unlock(rd);
 
     snprintf(p, sizeof p, "%s/checkpoints", rd->path);
     DIR *d = opendir(p);
@@ -287,8 +346,9 @@ void rundir_abandon(rundir *rd) {
         closedir(d);
     }
     rmdir(p);
-    rmdir(rd->path);
-    if (rd->created_parent) {
+    if (rd->created)
+        rmdir(rd->path);
+    if (rd->created && rd->created_parent) {
         snprintf(p, sizeof p, "%s", rd->path);
         char *slash = strrchr(p, '/');
         if (slash) {
@@ -297,4 +357,5 @@ void rundir_abandon(rundir *rd) {
         }
     }
     rd->created = false;
+    rd->fresh = false;
 }

@@ -7,6 +7,7 @@
  *   RUN/checkpoints/       step-NNNNNN.safetensors and the pointer `latest`
  *                          (checkpoint.h)
  *   RUN/student/           the exported model
+ *   RUN/lock               the pid of the process writing the run (flock)
  *
  * A new run gets runs/<YYYY-MM-DD>-<teacher>-r<rank>/, with -2, -3, ... added
  * when that name is taken, unless the caller names the folder (--out).
@@ -34,6 +35,9 @@ typedef struct rundir {
     char path[RUNDIR_PATH_MAX]; /* the run folder, without a trailing slash */
     bool created;               /* this process created the folder (abandon removes it) */
     bool created_parent;        /* ... and the runs/ folder above it */
+    bool fresh;                 /* rundir_create started the run here, so abandon may clean */
+    bool locked;                /* lock_fd has the flock on RUN/lock */
+    int lock_fd;
 } rundir;
 
 /*
@@ -57,14 +61,26 @@ int rundir_create(rundir *rd, const char *out, const char *runs, const char *tea
  * holding run.json. */
 int rundir_open(rundir *rd, const char *path, lrc_error *err);
 
+/* Take an exclusive lock on the run for this process: flock on RUN/lock
+ * (created 0644, holding the owner's pid), held until rundir_unlock or exit,
+ * so a second process cannot write the same run. A crashed owner's lock is
+ * released by the kernel. Fails, naming the folder and the owner's pid, when
+ * another process has the lock. */
+int rundir_lock(rundir *rd, lrc_error *err);
+
+/* Release the lock. The file stays, because the next run reuses it. */
+void rundir_unlock(rundir *rd);
+
 /* Write path/name into buf (cap bytes). Fails when the result does not fit. */
 int rundir_join(char *buf, size_t cap, const char *dir, const char *name, lrc_error *err);
 
-/* Remove what a failed start created: run.json, metrics.jsonl, the files in
+/* Remove what a failed start created: run.json, metrics.jsonl, lock, the files in
  * checkpoints/ named step-*.safetensors, latest and their temporary files,
  * then checkpoints/, then the folder (and runs/ when created here) if they
- * are empty. Does nothing unless rd->created. Errors are ignored because this
- * runs on the way out of another error. */
+ * are empty and this process made them. Does nothing unless rundir_create
+ * made rd (an existing empty --out folder is emptied again and kept; a
+ * resumed run is never touched). Errors are ignored because this runs on the
+ * way out of another error. */
 void rundir_abandon(rundir *rd);
 
 /* Replace path with len bytes of data durably (temporary file, fsync, rename,

@@ -62,6 +62,7 @@ int trainer_init(trainer *t, const trainer_config *cfg, const trainer_model *m, 
     snprintf(t->run_dir, sizeof t->run_dir, "%s", run_dir);
     t->saved_step = -1;
     t->failed_step = -1;
+    checkpoint_hash_bytes(data->ids, data->n_tokens * sizeof *data->ids, t->data_hash);
     atomic_init(&t->pause_requested, 0);
     atomic_init(&t->stop_requested, 0);
     atomic_init(&t->save_requested, 0);
@@ -108,14 +109,29 @@ int trainer_resume(trainer *t, lrc_error *err) {
 
     checkpoint_state st;
     if (checkpoint_load(path, t->model.tensors, t->model.n_tensors, t->opt, &st, t->cfg.fingerprint,
-                        err) < 0)
+                        err) < 0) {
+        /* A damaged file, unlike changed settings, may have intact older checkpoints. */
+        if (!strstr(err->msg, "fingerprint")) {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            lrc_errorf(err,
+                       "%s; an older step-*.safetensors in %s/checkpoints may still load: write "
+                       "its file name into checkpoints/latest and resume again",
+                       msg, t->run_dir);
+        }
         return -1;
+    }
     if (st.data_tokens != (uint64_t)t->data->n_train)
         return lrc_errorf(err,
                           "%s: trained on %llu tokens, but %s now gives %zu; resume with the "
                           "same data file",
                           path, (unsigned long long)st.data_tokens, t->data->path,
                           t->data->n_train);
+    if (st.data_hash[0] && strcmp(st.data_hash, t->data_hash) != 0)
+        return lrc_errorf(err,
+                          "%s: %s now gives other tokens than the run was trained on (data hash "
+                          "%s, was %s); resume with the same data file",
+                          path, t->data->path, t->data_hash, st.data_hash);
     if (st.step > t->cfg.steps)
         return lrc_errorf(err,
                           "%s: the run is at step %lld, past --steps %lld; give a larger "
@@ -143,6 +159,7 @@ static int save(trainer *t, trainer_report_fn report, void *ctx, lrc_error *err)
         .elapsed_s = t->elapsed_s,
     };
     memcpy(st.fingerprint, t->cfg.fingerprint, sizeof st.fingerprint);
+    memcpy(st.data_hash, t->data_hash, sizeof st.data_hash);
 
     char path[sizeof t->last_checkpoint];
     lrc_error e;
@@ -252,7 +269,8 @@ int trainer_run(trainer *t, trainer_report_fn report, void *report_ctx, trainer_
         rec.tokens_per_s = step_s > 0 ? (double)(c->batch * c->seq) / step_s : 0.0;
 
         /* Records: step, then probe, then checkpoint (runlog.h). */
-        bool do_probe = probe_enabled(t) && t->step % c->probe_every == 0;
+        /* A finished run always ends with a probe, so it has a final held-out number. */
+        bool do_probe = probe_enabled(t) && (t->step % c->probe_every == 0 || t->step == c->steps);
         session_s += step_s;
         session_steps++;
         rec.elapsed_s = t->elapsed_s + step_s;

@@ -9,8 +9,9 @@
  * One step k (0-based; the record says step k + 1):
  *   batch k of the sampler → loss and gradient → gradient norm before
  *   clipping → clipping → learning rate of step k → AdamW → step record;
- *   every probe_every steps the probe record; every save_every steps, at
- *   the last step, and on a save or stop request, a checkpoint.
+ *   every probe_every steps and at the last step the probe record; every
+ *   save_every steps, at the last step, and on a save or stop request, a
+ *   checkpoint.
  * The record order within a step (step, probe, checkpoint) is the one
  * runlog_open's truncation relies on when a run resumes.
  *
@@ -116,6 +117,7 @@ typedef struct trainer {
     int64_t failed_step; /* the step whose loss was not finite */
     double elapsed_s;    /* training time across resumes */
     char last_checkpoint[RUNDIR_PATH_MAX + 64];
+    char data_hash[CHECKPOINT_FINGERPRINT_LEN + 1]; /* of data->ids, stored in checkpoints */
 
     atomic_int pause_requested, stop_requested, save_requested;
 } trainer;
