@@ -158,7 +158,7 @@ int main(int argc, char **argv) {
     adamw opt_state;
     adamw_config acfg = adamw_config_default();
     if (adamw_init(&opt_state, s.n_params, &acfg, &err) != 0 ||
-        lrc_adamw_exclude_norms(&s, &opt_state, &err) != 0)
+        param_adamw_exclude_norms(s.tensors, s.n_tensors, &opt_state, &err) != 0)
         die("allocating AdamW", &err);
 
     /* Random tokens: B rows of T inputs and the T next tokens. */

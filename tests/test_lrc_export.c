@@ -89,7 +89,7 @@ static void export_in_memory(const char *label, bool qwen2, int h, bool interlea
         return;
     }
     for (size_t i = 0; i < s.n_tensors; i++) {
-        const lrc_tensor *t = &s.tensors[i];
+        const param_tensor *t = &s.tensors[i];
         fill(s.params + t->offset, t->numel, t->norm ? 1.0 : 0.0, t->norm ? 0.2 : 0.3);
     }
     int32_t tokens[7] = {3, 17, 31, 0, 9, 9, 22};
@@ -105,7 +105,7 @@ static int write_variant(const lrc_student *s, const char *path, const char *ski
     safetensors_write_tensor w[64];
     size_t n = 0;
     for (size_t i = 0; i < s->n_tensors && n < 64; i++) {
-        const lrc_tensor *t = &s->tensors[i];
+        const param_tensor *t = &s->tensors[i];
         if (skip && strcmp(t->name, skip) == 0)
             continue;
         w[n].name = t->name;
@@ -179,7 +179,7 @@ static void check_random(lrc_student *s) {
     size_t n = 0;
     bool norms_one = true;
     for (size_t i = 0; i < s->n_tensors; i++) {
-        const lrc_tensor *t = &s->tensors[i];
+        const param_tensor *t = &s->tensors[i];
         for (size_t j = 0; j < t->numel; j++) {
             double v = s->params[t->offset + j];
             if (t->norm) {

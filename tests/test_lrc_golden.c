@@ -72,7 +72,7 @@ static void check_grads(const lrc_student *s, const char *path) {
     double worst = 0.0;
     const char *worst_name = "";
     for (size_t i = 0; i < s->n_tensors; i++) {
-        const lrc_tensor *t = &s->tensors[i];
+        const param_tensor *t = &s->tensors[i];
         const safetensors_tensor *ft = safetensors_find(&f, t->name);
         float *want = malloc(t->numel * sizeof *want);
         if (!ft || safetensors_read_f32(ft, want, t->numel, &err) < 0) {
@@ -158,7 +158,7 @@ int main(void) {
                          num(ac, "weight_decay")};
     adamw opt_state;
     ok(adamw_init(&opt_state, s.n_params, &acfg, &err) == 0 &&
-           lrc_adamw_exclude_norms(&s, &opt_state, &err) == 0,
+           param_adamw_exclude_norms(s.tensors, s.n_tensors, &opt_state, &err) == 0,
        "AdamW set up with norms excluded from weight decay");
     const cJSON *after = cJSON_GetObjectItem(exp, "loss_after_steps");
     for (int k = 0; k < cJSON_GetArraySize(after); k++) {

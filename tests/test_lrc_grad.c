@@ -45,7 +45,7 @@ static void check_pair(const char *label, lrc_student *s, const int32_t *tokens,
     memcpy(grad, s->grads, s->n_params * sizeof *grad);
 
     for (size_t i = 0; i < s->n_tensors; i++) {
-        const lrc_tensor *t = &s->tensors[i];
+        const param_tensor *t = &s->tensors[i];
         const float *g = grad + t->offset;
         size_t idx[8], n_idx = 0, argmax = 0;
         double gmax = 0.0;
@@ -93,7 +93,7 @@ static void run_pair(const char *name, bool qwen2, int h, bool interleaved, bool
         return;
     }
     for (size_t i = 0; i < s.n_tensors; i++) {
-        const lrc_tensor *t = &s.tensors[i];
+        const param_tensor *t = &s.tensors[i];
         fill(s.params + t->offset, t->numel, t->norm ? 1.0 : 0.0, t->norm ? 0.2 : 0.3);
     }
     int32_t tokens[2 * 6];

@@ -69,7 +69,7 @@ static double rng_sym(uint64_t *s) {
  * matrices U(-0.5, 0.5), norms 1 ± 0.3, biases ± 0.2. */
 static void randomise(pretrain_model *m, uint64_t seed) {
     for (size_t i = 0; i < m->n_tensors; i++) {
-        const pretrain_tensor *t = &m->tensors[i];
+        const param_tensor *t = &m->tensors[i];
         float *p = m->params + t->offset;
         double scale = 0.5;
         if (t->norm)
@@ -115,7 +115,7 @@ static void check_gradients(const char *label, pretrain_model *m, const int32_t 
     memcpy(grad, m->grads, m->n_params * sizeof *grad);
 
     for (size_t i = 0; i < m->n_tensors; i++) {
-        const pretrain_tensor *t = &m->tensors[i];
+        const param_tensor *t = &m->tensors[i];
         const float *g = grad + t->offset;
         size_t idx[8], n_idx = 0, argmax = 0;
         double gmax = 0.0;
@@ -243,8 +243,9 @@ static void check_config(const char *label, bool tied, bool qkv_bias, bool o_bia
     if (!ok(m.n_params == want || o_bias, "%s: %zu parameters, as the config implies", label,
             m.n_params))
         diag("llama_config_param_count gives %zu", want);
-    ok((pretrain_find_tensor(&m, "lm_head.weight") == NULL) == tied &&
-           (pretrain_find_tensor(&m, "model.layers.1.self_attn.k_proj.bias") != NULL) == qkv_bias,
+    ok((param_find_tensor(m.tensors, m.n_tensors, "lm_head.weight") == NULL) == tied &&
+           (param_find_tensor(m.tensors, m.n_tensors, "model.layers.1.self_attn.k_proj.bias") !=
+            NULL) == qkv_bias,
        "%s: the tensor table has lm_head and biases exactly when the config does", label);
 
     int32_t tokens[B * (T + 1)];

@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -471,7 +470,7 @@ static int prepare(setup *s, const distill_options *o, bool resume) {
     loss.w_clone = o->clone_weight;
     loss.tau = o->kl_temp;
     if (adamw_init(&s->opt, s->student.n_params, &ac, &err) < 0 ||
-        lrc_adamw_exclude_norms(&s->student, &s->opt, &err) < 0 ||
+        param_adamw_exclude_norms(s->student.tensors, s->student.n_tensors, &s->opt, &err) < 0 ||
         trainer_lrc_init(&s->lt, &s->student, &loss, &s->model, &err) < 0) {
         train_fail("distill", err.msg);
         return -1;
@@ -540,32 +539,16 @@ static int train(setup *s, const distill_options *o) {
     if (p.line_open)
         fputc('\n', stderr);
 
-    if (rc < 0 || outcome == TRAINER_NONFINITE) {
-        /* A new run that failed before its first checkpoint has nothing to resume:
-         * remove what it wrote, so that the same command can simply be run again. */
-        bool removed = s->tr.saved_step < 0 && s->rd.fresh;
-        if (removed) {
-            runlog_close(&s->log);
-            rundir_abandon(&s->rd);
-        }
-        cmd_fail("distill: %s%s%s", err.msg, removed ? "; removed what the run wrote in " : "",
-                 removed ? s->rd.path : "");
-        return rc < 0 ? 1 : TRAIN_EXIT_NONFINITE;
-    }
-    if (outcome == TRAINER_STOPPED) {
-        fprintf(stderr,
-                "distill: stopped at step %lld; checkpoint %s; continue with 'lrc distill "
-                "--resume %s'\n",
-                (long long)s->tr.step, s->tr.last_checkpoint, s->rd.path);
-        return 0;
-    }
+    train_run run = {"distill", &s->rd, &s->log, &s->tr};
+    int status;
+    if (train_run_ended_early(&run, rc, outcome, err.msg, &status))
+        return status;
     return export_student(s, o->teacher) < 0 ? 1 : 0;
 }
 
 static int run_new(distill_options *o) {
     setup s;
     memset(&s, 0, sizeof s);
-    lrc_error err;
     int status = 1;
 
     if (prepare(&s, o, false) < 0)
@@ -577,23 +560,10 @@ static int run_new(distill_options *o) {
         goto done;
     }
 
-    if (rundir_create(&s.rd, o->out, "runs", o->teacher, (int)o->rank, time(NULL), &err) < 0) {
-        train_fail("distill", err.msg);
+    train_run run = {"distill", &s.rd, &s.log, &s.tr};
+    if (train_run_create(&run, o->out, o->teacher, (int)o->rank, s.settings, &tc, &s.model, &s.opt,
+                         &s.data) < 0)
         goto done;
-    }
-    if (rundir_lock(&s.rd, &err) < 0) {
-        train_fail("distill", err.msg);
-        rundir_abandon(&s.rd);
-        goto done;
-    }
-    if (runlog_write_settings(s.rd.path, s.settings, &err) < 0 ||
-        runlog_open(&s.log, s.rd.path, -1, &err) < 0 ||
-        trainer_init(&s.tr, &tc, &s.model, &s.opt, &s.data, s.rd.path, &s.log, &err) < 0) {
-        train_fail("distill", err.msg);
-        runlog_close(&s.log);
-        rundir_abandon(&s.rd);
-        goto done;
-    }
     status = train(&s, o);
 
 done:
@@ -604,38 +574,17 @@ done:
 static int run_resume(distill_options *o) {
     setup s;
     memset(&s, 0, sizeof s);
-    lrc_error err;
     int status = 1;
 
-    if (rundir_open(&s.rd, o->resume, &err) < 0 || rundir_lock(&s.rd, &err) < 0 ||
-        runlog_read_settings(s.rd.path, &s.settings, &err) < 0) {
-        train_fail("distill", err.msg);
-        goto done;
-    }
-    if (train_check_command("distill", s.settings, s.rd.path) < 0 ||
+    train_run run = {"distill", &s.rd, &s.log, &s.tr};
+    if (train_run_open(&run, o->resume, &s.settings) < 0 ||
         options_from_settings(o, s.settings, s.rd.path) < 0 || prepare(&s, o, true) < 0)
         goto done;
 
     trainer_config tc = trainer_settings(o);
-    if (train_settings_fingerprint(s.settings, tc.fingerprint) < 0) {
-        cmd_fail("distill: out of memory for the settings");
+    if (train_run_resume(&run, s.settings, &tc, &s.model, &s.opt, &s.data, o->steps, o->save_every,
+                         o->threads) < 0)
         goto done;
-    }
-    if (trainer_init(&s.tr, &tc, &s.model, &s.opt, &s.data, s.rd.path, &s.log, &err) < 0 ||
-        trainer_resume(&s.tr, &err) < 0) {
-        train_fail("distill", err.msg);
-        goto done;
-    }
-
-    /* The settings a resume may change are written back. */
-    cJSON_ReplaceItemInObject(s.settings, "steps", cJSON_CreateNumber((double)o->steps));
-    cJSON_ReplaceItemInObject(s.settings, "save_every", cJSON_CreateNumber((double)o->save_every));
-    cJSON_ReplaceItemInObject(s.settings, "threads", cJSON_CreateNumber((double)o->threads));
-    if (runlog_write_settings(s.rd.path, s.settings, &err) < 0 ||
-        runlog_open(&s.log, s.rd.path, s.tr.step, &err) < 0) {
-        train_fail("distill", err.msg);
-        goto done;
-    }
     status = train(&s, o);
 
 done:

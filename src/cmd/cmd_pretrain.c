@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -478,7 +477,7 @@ static int prepare(setup *s, const pretrain_options *o, bool resume) {
     adamw_config ac = adamw_config_default();
     ac.weight_decay = o->weight_decay;
     if (adamw_init(&s->opt, s->model.n_params, &ac, &err) < 0 ||
-        pretrain_adamw_exclude_norms(&s->model, &s->opt, &err) < 0 ||
+        param_adamw_exclude_norms(s->model.tensors, s->model.n_tensors, &s->opt, &err) < 0 ||
         trainer_pretrain_init(&s->tp, &s->model, &s->tm, &err) < 0) {
         train_fail("pretrain", err.msg);
         return -1;
@@ -547,32 +546,16 @@ static int train(setup *s, const pretrain_options *o) {
     if (p.line_open)
         fputc('\n', stderr);
 
-    if (rc < 0 || outcome == TRAINER_NONFINITE) {
-        /* A new run that failed before its first checkpoint has nothing to resume:
-         * remove what it wrote, so that the same command can simply be run again. */
-        bool removed = s->tr.saved_step < 0 && s->rd.fresh;
-        if (removed) {
-            runlog_close(&s->log);
-            rundir_abandon(&s->rd);
-        }
-        cmd_fail("pretrain: %s%s%s", err.msg, removed ? "; removed what the run wrote in " : "",
-                 removed ? s->rd.path : "");
-        return rc < 0 ? 1 : TRAIN_EXIT_NONFINITE;
-    }
-    if (outcome == TRAINER_STOPPED) {
-        fprintf(stderr,
-                "pretrain: stopped at step %lld; checkpoint %s; continue with 'lrc pretrain "
-                "--resume %s'\n",
-                (long long)s->tr.step, s->tr.last_checkpoint, s->rd.path);
-        return 0;
-    }
+    train_run run = {"pretrain", &s->rd, &s->log, &s->tr};
+    int status;
+    if (train_run_ended_early(&run, rc, outcome, err.msg, &status))
+        return status;
     return export_model(s) < 0 ? 1 : 0;
 }
 
 static int run_new(pretrain_options *o) {
     setup s;
     memset(&s, 0, sizeof s);
-    lrc_error err;
     int status = 1;
 
     if (prepare(&s, o, false) < 0)
@@ -584,23 +567,9 @@ static int run_new(pretrain_options *o) {
         goto done;
     }
 
-    if (rundir_create(&s.rd, o->out, "runs", "pretrain", 0, time(NULL), &err) < 0) {
-        train_fail("pretrain", err.msg);
+    train_run run = {"pretrain", &s.rd, &s.log, &s.tr};
+    if (train_run_create(&run, o->out, "pretrain", 0, s.settings, &tc, &s.tm, &s.opt, &s.data) < 0)
         goto done;
-    }
-    if (rundir_lock(&s.rd, &err) < 0) {
-        train_fail("pretrain", err.msg);
-        rundir_abandon(&s.rd);
-        goto done;
-    }
-    if (runlog_write_settings(s.rd.path, s.settings, &err) < 0 ||
-        runlog_open(&s.log, s.rd.path, -1, &err) < 0 ||
-        trainer_init(&s.tr, &tc, &s.tm, &s.opt, &s.data, s.rd.path, &s.log, &err) < 0) {
-        train_fail("pretrain", err.msg);
-        runlog_close(&s.log);
-        rundir_abandon(&s.rd);
-        goto done;
-    }
     status = train(&s, o);
 
 done:
@@ -611,16 +580,11 @@ done:
 static int run_resume(pretrain_options *o) {
     setup s;
     memset(&s, 0, sizeof s);
-    lrc_error err;
     int status = 1;
     const char *hash;
 
-    if (rundir_open(&s.rd, o->resume, &err) < 0 || rundir_lock(&s.rd, &err) < 0 ||
-        runlog_read_settings(s.rd.path, &s.settings, &err) < 0) {
-        train_fail("pretrain", err.msg);
-        goto done;
-    }
-    if (train_check_command("pretrain", s.settings, s.rd.path) < 0 ||
+    train_run run = {"pretrain", &s.rd, &s.log, &s.tr};
+    if (train_run_open(&run, o->resume, &s.settings) < 0 ||
         options_from_settings(o, s.settings, s.rd.path) < 0 ||
         train_json_string("pretrain", s.settings, s.rd.path, "config_hash", false, &hash) < 0 ||
         prepare(&s, o, true) < 0)
@@ -632,25 +596,9 @@ static int run_resume(pretrain_options *o) {
     }
 
     trainer_config tc = trainer_settings(o);
-    if (train_settings_fingerprint(s.settings, tc.fingerprint) < 0) {
-        cmd_fail("pretrain: out of memory for the settings");
+    if (train_run_resume(&run, s.settings, &tc, &s.tm, &s.opt, &s.data, o->steps, o->save_every,
+                         o->threads) < 0)
         goto done;
-    }
-    if (trainer_init(&s.tr, &tc, &s.tm, &s.opt, &s.data, s.rd.path, &s.log, &err) < 0 ||
-        trainer_resume(&s.tr, &err) < 0) {
-        train_fail("pretrain", err.msg);
-        goto done;
-    }
-
-    /* The settings a resume may change are written back. */
-    cJSON_ReplaceItemInObject(s.settings, "steps", cJSON_CreateNumber((double)o->steps));
-    cJSON_ReplaceItemInObject(s.settings, "save_every", cJSON_CreateNumber((double)o->save_every));
-    cJSON_ReplaceItemInObject(s.settings, "threads", cJSON_CreateNumber((double)o->threads));
-    if (runlog_write_settings(s.rd.path, s.settings, &err) < 0 ||
-        runlog_open(&s.log, s.rd.path, s.tr.step, &err) < 0) {
-        train_fail("pretrain", err.msg);
-        goto done;
-    }
     status = train(&s, o);
 
 done:

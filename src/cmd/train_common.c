@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -283,4 +284,91 @@ void train_restore_signals(void) {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal_trainer = NULL;
+}
+
+/* ---- run drivers ------------------------------------------------------------ */
+
+int train_run_create(const train_run *r, const char *out, const char *label, int rank,
+                     const cJSON *settings, const trainer_config *tc, const trainer_model *m,
+                     adamw *opt, const train_data *data) {
+    lrc_error err;
+    if (rundir_create(r->rd, out, "runs", label, rank, time(NULL), &err) < 0) {
+        train_fail(r->cmd, err.msg);
+        return -1;
+    }
+    if (rundir_lock(r->rd, &err) < 0) {
+        train_fail(r->cmd, err.msg);
+        rundir_abandon(r->rd);
+        return -1;
+    }
+    if (runlog_write_settings(r->rd->path, settings, &err) < 0 ||
+        runlog_open(r->log, r->rd->path, -1, &err) < 0 ||
+        trainer_init(r->tr, tc, m, opt, data, r->rd->path, r->log, &err) < 0) {
+        train_fail(r->cmd, err.msg);
+        runlog_close(r->log);
+        rundir_abandon(r->rd);
+        return -1;
+    }
+    return 0;
+}
+
+int train_run_open(const train_run *r, const char *path, cJSON **settings) {
+    lrc_error err;
+    if (rundir_open(r->rd, path, &err) < 0 || rundir_lock(r->rd, &err) < 0 ||
+        runlog_read_settings(r->rd->path, settings, &err) < 0) {
+        train_fail(r->cmd, err.msg);
+        return -1;
+    }
+    return train_check_command(r->cmd, *settings, r->rd->path);
+}
+
+int train_run_resume(const train_run *r, cJSON *settings, trainer_config *tc,
+                     const trainer_model *m, adamw *opt, const train_data *data, long steps,
+                     long save_every, long threads) {
+    lrc_error err;
+    if (train_settings_fingerprint(settings, tc->fingerprint) < 0) {
+        cmd_fail("%s: out of memory for the settings", r->cmd);
+        return -1;
+    }
+    if (trainer_init(r->tr, tc, m, opt, data, r->rd->path, r->log, &err) < 0 ||
+        trainer_resume(r->tr, &err) < 0) {
+        train_fail(r->cmd, err.msg);
+        return -1;
+    }
+
+    /* The settings a resume may change are written back. */
+    cJSON_ReplaceItemInObject(settings, "steps", cJSON_CreateNumber((double)steps));
+    cJSON_ReplaceItemInObject(settings, "save_every", cJSON_CreateNumber((double)save_every));
+    cJSON_ReplaceItemInObject(settings, "threads", cJSON_CreateNumber((double)threads));
+    if (runlog_write_settings(r->rd->path, settings, &err) < 0 ||
+        runlog_open(r->log, r->rd->path, r->tr->step, &err) < 0) {
+        train_fail(r->cmd, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+bool train_run_ended_early(const train_run *r, int rc, trainer_outcome outcome, const char *msg,
+                           int *status) {
+    if (rc < 0 || outcome == TRAINER_NONFINITE) {
+        /* A new run that failed before its first checkpoint has nothing to resume:
+         * remove what it wrote, so that the same command can simply be run again. */
+        bool removed = r->tr->saved_step < 0 && r->rd->fresh;
+        if (removed) {
+            runlog_close(r->log);
+            rundir_abandon(r->rd);
+        }
+        cmd_fail("%s: %s%s%s", r->cmd, msg, removed ? "; removed what the run wrote in " : "",
+                 removed ? r->rd->path : "");
+        *status = rc < 0 ? 1 : TRAIN_EXIT_NONFINITE;
+        return true;
+    }
+    if (outcome == TRAINER_STOPPED) {
+        fprintf(stderr,
+                "%s: stopped at step %lld; checkpoint %s; continue with 'lrc %s --resume %s'\n",
+                r->cmd, (long long)r->tr->step, r->tr->last_checkpoint, r->cmd, r->rd->path);
+        *status = 0;
+        return true;
+    }
+    return false;
 }

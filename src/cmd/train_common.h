@@ -15,6 +15,8 @@
 #include <cjson/cJSON.h>
 
 #include "train/checkpoint.h"
+#include "train/rundir.h"
+#include "train/runlog.h"
 #include "train/trainer.h"
 
 #define TRAIN_EXIT_USAGE 2
@@ -83,5 +85,38 @@ void train_progress_report(void *ctx, const trainer_event *ev);
 /* Route SIGINT and SIGTERM to trainer_request_stop(t), and back. */
 void train_install_signals(trainer *t);
 void train_restore_signals(void);
+
+/* The run folder, its log and the trainer of one training command, as
+ * pointers into the command's own setup. */
+typedef struct train_run {
+    const char *cmd;
+    rundir *rd;
+    runlog *log;
+    trainer *tr;
+} train_run;
+
+/* Start a new run: create and lock the folder under out (named from label
+ * and rank), write settings to run.json, open the log and initialise the
+ * trainer. On failure, report it and remove what the run wrote. */
+int train_run_create(const train_run *r, const char *out, const char *label, int rank,
+                     const cJSON *settings, const trainer_config *tc, const trainer_model *m,
+                     adamw *opt, const train_data *data);
+
+/* Open and lock the run folder at path, read its settings (the caller frees
+ * them) and check that they belong to r->cmd. */
+int train_run_open(const train_run *r, const char *path, cJSON **settings);
+
+/* Continue an opened run: fingerprint the settings into tc, initialise the
+ * trainer from the latest checkpoint, write back the settings a resume may
+ * change (steps, save_every, threads) and reopen the log at that step. */
+int train_run_resume(const train_run *r, cJSON *settings, trainer_config *tc,
+                     const trainer_model *m, adamw *opt, const train_data *data, long steps,
+                     long save_every, long threads);
+
+/* Report how trainer_run ended (rc, outcome and its message msg). Returns
+ * true when the run ended early, with the exit status in *status. A new run
+ * that failed before its first checkpoint is removed. */
+bool train_run_ended_early(const train_run *r, int rc, trainer_outcome outcome, const char *msg,
+                           int *status);
 
 #endif

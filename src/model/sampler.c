@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "core/ops.h"
+#include "core/rng.h"
 
 int sampler_init(sampler *s, int V, float temperature, float top_p, uint64_t seed, lrc_error *err) {
     s->candidates = NULL;
@@ -32,10 +33,7 @@ int sampler_init(sampler *s, int V, float temperature, float top_p, uint64_t see
     s->top_p = top_p;
     /* Scramble the seed (splitmix64 finaliser) so nearby seeds start far apart;
      * xorshift needs a nonzero state. */
-    uint64_t z = seed + 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
+    uint64_t z = rng_hash64(seed);
     s->rng = z ? z : 0x2545F4914F6CDD1Dull;
     return 0;
 }

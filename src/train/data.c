@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
+
 /* ---- growable id array ---------------------------------------------------- */
 
 typedef struct id_buf {
@@ -317,16 +319,6 @@ int train_data_set_window(train_data *d, size_t seq, size_t probe_rows, lrc_erro
 
 /* ---- windows -------------------------------------------------------------- */
 
-/* The finaliser of splitmix64 (Steele, Lea and Flood, "Fast splittable
- * pseudorandom number generators", 2014): a bijection on 64 bits whose output
- * bits each depend on every input bit. */
-static uint64_t splitmix64(uint64_t x) {
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
 /* (a · b) mod m without overflow, for any 64-bit a, b and m >= 1. */
 static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t m) {
     a %= m;
@@ -345,7 +337,7 @@ size_t data_window_start(const train_data *d, size_t batch, bool shuffle, uint64
                          uint64_t step, size_t row) {
     uint64_t n = d->n_train;
     if (shuffle)
-        return (size_t)(splitmix64(splitmix64(splitmix64(seed) ^ step) ^ row) % n);
+        return (size_t)(rng_hash64(rng_hash64(rng_hash64(seed) ^ step) ^ row) % n);
 
     /* ((step·B + row)·T) mod n, reduced at every step so nothing overflows. */
     uint64_t rows = (mulmod(step, batch, n) + row % n) % n;

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "core/tensor.h"
 #include "model/safetensors.h"
 
@@ -46,7 +47,7 @@ static void gemm(bool tA, bool tB, size_t M, size_t N, size_t K, const float *A,
 
 static int add_tensor(lrc_student *s, size_t *offset, const char *name, int64_t rows, int64_t cols,
                       bool norm) {
-    lrc_tensor *t = &s->tensors[s->n_tensors++];
+    param_tensor *t = &s->tensors[s->n_tensors++];
     snprintf(t->name, sizeof t->name, "%s", name);
     t->offset = *offset;
     t->norm = norm;
@@ -62,7 +63,7 @@ static int add_tensor(lrc_student *s, size_t *offset, const char *name, int64_t 
 static size_t build_table(lrc_student *s) {
     size_t off = 0;
     int64_t d = s->teacher->cfg.d, r = s->r;
-    char name[LRC_TENSOR_NAME_MAX];
+    char name[PARAM_NAME_MAX];
 
     add_tensor(s, &off, "model.zoom.weight", r, d, false);
     if (!s->tie_head)
@@ -242,34 +243,7 @@ void lrc_free(lrc_student *s) {
     memset(s, 0, sizeof *s);
 }
 
-const lrc_tensor *lrc_find_tensor(const lrc_student *s, const char *name) {
-    for (size_t i = 0; i < s->n_tensors; i++)
-        if (strcmp(s->tensors[i].name, name) == 0)
-            return &s->tensors[i];
-    return NULL;
-}
-
-int lrc_adamw_exclude_norms(const lrc_student *s, adamw *opt, lrc_error *err) {
-    for (size_t i = 0; i < s->n_tensors; i++)
-        if (s->tensors[i].norm &&
-            adamw_set_decay(opt, s->tensors[i].offset, s->tensors[i].numel, false, err) < 0)
-            return -1;
-    return 0;
-}
-
 /* ---- initialisation --------------------------------------------------------- */
-
-static uint64_t splitmix64(uint64_t *state) {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in (0, 1], from the top 53 bits. */
-static double uniform01(uint64_t *state) {
-    return ((double)(splitmix64(state) >> 11) + 1.0) * 0x1p-53;
-}
 
 static void set_norms_to_one(lrc_student *s) {
     for (size_t i = 0; i < s->n_tensors; i++)
@@ -282,12 +256,12 @@ void lrc_init_random(lrc_student *s, uint64_t seed) {
     const double two_pi = 6.283185307179586;
     uint64_t state = seed;
     for (size_t i = 0; i < s->n_tensors; i++) {
-        const lrc_tensor *t = &s->tensors[i];
+        const param_tensor *t = &s->tensors[i];
         if (t->norm)
             continue;
         float *p = s->params + t->offset;
         for (size_t j = 0; j < t->numel; j += 2) {
-            double u1 = uniform01(&state), u2 = uniform01(&state);
+            double u1 = rng_uniform01(&state), u2 = rng_uniform01(&state);
             double radius = 0.02 * sqrt(-2.0 * log(u1));
             p[j] = (float)(radius * cos(two_pi * u2));
             if (j + 1 < t->numel)
@@ -405,7 +379,7 @@ static void shape_text(char *buf, size_t n, int ndim, const int64_t *shape) {
         snprintf(buf, n, "(%d dimensions)", ndim);
 }
 
-static int check_file_tensor(const safetensors_file *f, const lrc_tensor *t,
+static int check_file_tensor(const safetensors_file *f, const param_tensor *t,
                              const safetensors_tensor **found, lrc_error *err) {
     const safetensors_tensor *ft = safetensors_find(f, t->name);
     char want[64], got[64];
@@ -434,7 +408,7 @@ int lrc_import(lrc_student *s, const char *path, lrc_error *err) {
 
     /* Check every tensor before changing any parameter. */
     const safetensors_tensor *tied = NULL;
-    lrc_tensor head = s->tensors[0];
+    param_tensor head = s->tensors[0];
     snprintf(head.name, sizeof head.name, "zoom_down.weight");
     if (s->tie_head && safetensors_find(&f, head.name) &&
         check_file_tensor(&f, &head, &tied, err) < 0)
@@ -492,7 +466,7 @@ int lrc_import(lrc_student *s, const char *path, lrc_error *err) {
         goto fail;
     }
     for (size_t i = 0; i < s->n_tensors; i++) {
-        const lrc_tensor *t = &s->tensors[i];
+        const param_tensor *t = &s->tensors[i];
         if (safetensors_read_f32(safetensors_find(&f, t->name), vals + t->offset, t->numel, err) <
             0) {
             free(vals);
@@ -511,7 +485,7 @@ int lrc_import(lrc_student *s, const char *path, lrc_error *err) {
         }
     }
     for (size_t i = 0; i < s->n_tensors; i++) {
-        const lrc_tensor *t = &s->tensors[i];
+        const param_tensor *t = &s->tensors[i];
         memcpy(s->params + t->offset, vals + t->offset, t->numel * sizeof *vals);
     }
     free(vals);
@@ -528,7 +502,7 @@ int lrc_export_params(const lrc_student *s, const char *path, lrc_error *err) {
     if (!w)
         return lrc_errorf(err, "%s: out of memory", path);
     for (size_t i = 0; i < s->n_tensors; i++) {
-        const lrc_tensor *t = &s->tensors[i];
+        const param_tensor *t = &s->tensors[i];
         w[i].name = t->name;
         w[i].dtype = ST_F32;
         w[i].ndim = t->ndim;

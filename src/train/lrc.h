@@ -25,18 +25,7 @@
 #include "train/adamw.h"
 #include "train/llama_train.h"
 #include "train/lrc_loss.h"
-
-#define LRC_TENSOR_NAME_MAX 96
-
-/* One trainable tensor: its name in files, place in params and shape. */
-typedef struct lrc_tensor {
-    char name[LRC_TENSOR_NAME_MAX];
-    size_t offset; /* first element in params and grads */
-    size_t numel;
-    int ndim;         /* 2 for projections, 1 for norm weights */
-    int64_t shape[2]; /* (rows, cols) or (r) */
-    bool norm;        /* an RMSNorm weight (no weight decay by default) */
-} lrc_tensor;
+#include "train/params.h"
 
 /* The trainable tensors of one layer, as pointers into params or grads. */
 typedef struct lrc_layer_params {
@@ -66,7 +55,7 @@ typedef struct lrc_student {
     size_t n_params;
     float *params; /* (n_params) */
     float *grads;  /* (n_params) */
-    lrc_tensor *tensors;
+    param_tensor *tensors;
     size_t n_tensors;
     float *zoom, *zoom_head; /* (r, d) Z and Z_h (the same pointer when tied) */
     float *gzoom, *gzoom_head;
@@ -92,9 +81,6 @@ typedef struct lrc_student {
  * lrc_init_random, lrc_init_svd or lrc_import next. */
 int lrc_init(lrc_student *s, const llama_model *teacher, const lrc_options *opt, lrc_error *err);
 void lrc_free(lrc_student *s);
-
-/* The tensor named `name`, or NULL. */
-const lrc_tensor *lrc_find_tensor(const lrc_student *s, const char *name);
 
 /* Projections from N(0, 0.02²) drawn with a seeded generator (splitmix64
  * and Box-Muller, so a seed gives the same numbers everywhere); norms 1. */
@@ -122,9 +108,6 @@ int lrc_import(lrc_student *s, const char *path, lrc_error *err);
 
 /* Write every trainable tensor as F32 under its name. */
 int lrc_export_params(const lrc_student *s, const char *path, lrc_error *err);
-
-/* Turn AdamW's weight decay off for the norm weights (opt sized n_params). */
-int lrc_adamw_exclude_norms(const lrc_student *s, adamw *opt, lrc_error *err);
 
 /* Generate the student's weights (LM head and every layer) from params. */
 void lrc_generate(lrc_student *s);

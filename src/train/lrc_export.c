@@ -115,13 +115,13 @@ static int write_config(const lrc_student *s, bool tied, const char *path, lrc_e
 /* Names of the merged tensors, kept alive until the file is written. */
 typedef struct export_list {
     safetensors_write_tensor *t;
-    char (*names)[LRC_TENSOR_NAME_MAX];
+    char (*names)[PARAM_NAME_MAX];
     size_t n;
 } export_list;
 
 static void push(export_list *x, const char *name, const float *data, int64_t rows, int64_t cols) {
     safetensors_write_tensor *t = &x->t[x->n];
-    snprintf(x->names[x->n], LRC_TENSOR_NAME_MAX, "%s", name);
+    snprintf(x->names[x->n], PARAM_NAME_MAX, "%s", name);
     t->name = x->names[x->n];
     t->dtype = ST_F32;
     t->ndim = cols > 0 ? 2 : 1;
@@ -198,7 +198,7 @@ int lrc_export_hf(lrc_student *s, const char *dir, lrc_error *err) {
             }
         }
 
-        char name[LRC_TENSOR_NAME_MAX];
+        char name[PARAM_NAME_MAX];
 #define PUSH(suffix, data, rows, cols)                                                             \
     do {                                                                                           \
         snprintf(name, sizeof name, "model.layers.%zu.%s", l, suffix);                             \

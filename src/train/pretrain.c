@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "core/tensor.h"
 #include "model/safetensors.h"
 
@@ -33,7 +34,7 @@ static void add_tensor(layout *lay, const char *name, int64_t rows, int64_t cols
                        bool residual) {
     size_t numel = (size_t)rows * (size_t)(cols > 0 ? cols : 1);
     if (lay->m->tensors) {
-        pretrain_tensor *t = &lay->m->tensors[lay->n_tensors];
+        param_tensor *t = &lay->m->tensors[lay->n_tensors];
         snprintf(t->name, sizeof t->name, "%s", name);
         t->offset = lay->n_floats;
         t->numel = numel;
@@ -50,7 +51,7 @@ static void add_tensor(layout *lay, const char *name, int64_t rows, int64_t cols
 static void walk_layout(layout *lay) {
     const llama_config *c = &lay->m->cfg;
     int64_t d = c->d, V = c->V, I = c->I, qd = (int64_t)c->H * c->h, kvd = (int64_t)c->Hkv * c->h;
-    char name[PRETRAIN_NAME_MAX];
+    char name[PARAM_NAME_MAX];
     add_tensor(lay, "model.embed_tokens.weight", V, d, false, false);
     for (int l = 0; l < c->n_layers; l++) {
 #define ADD(suffix, rows, cols, norm, residual)                                                    \
@@ -84,7 +85,7 @@ static void walk_layout(layout *lay) {
 
 /* Point w at the tensors of base (params or grads), in table order. */
 static void bind_weights(const pretrain_model *m, float *base, llama_weights *w) {
-    const pretrain_tensor *t = m->tensors;
+    const param_tensor *t = m->tensors;
     const llama_config *c = &m->cfg;
     size_t i = 0;
     w->embed = base + t[i++].offset;
@@ -168,46 +169,13 @@ void pretrain_free(pretrain_model *m) {
     memset(m, 0, sizeof *m);
 }
 
-const pretrain_tensor *pretrain_find_tensor(const pretrain_model *m, const char *name) {
-    for (size_t i = 0; i < m->n_tensors; i++)
-        if (strcmp(m->tensors[i].name, name) == 0)
-            return &m->tensors[i];
-    return NULL;
-}
-
-int pretrain_adamw_exclude_norms(const pretrain_model *m, adamw *opt, lrc_error *err) {
-    for (size_t i = 0; i < m->n_tensors; i++)
-        if (m->tensors[i].norm &&
-            adamw_set_decay(opt, m->tensors[i].offset, m->tensors[i].numel, false, err) < 0)
-            return -1;
-    return 0;
-}
-
 /* ---- initialisation --------------------------------------------------------- */
-
-static uint64_t splitmix64(uint64_t *state) {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in (0, 1], from the top 53 bits. */
-static double uniform01(uint64_t *state) {
-    return ((double)(splitmix64(state) >> 11) + 1.0) * 0x1p-53;
-}
-
-/* Standard normal by Box-Muller, one value per two uniforms. */
-static double normal01(uint64_t *state) {
-    double u1 = uniform01(state), u2 = uniform01(state);
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
 
 void pretrain_init_random(pretrain_model *m, uint64_t seed, bool scale_residual) {
     uint64_t state = seed;
     double std_res = scale_residual ? 0.02 / sqrt(2.0 * m->cfg.n_layers) : 0.02;
     for (size_t i = 0; i < m->n_tensors; i++) {
-        const pretrain_tensor *t = &m->tensors[i];
+        const param_tensor *t = &m->tensors[i];
         float *p = m->params + t->offset;
         if (t->norm) {
             for (size_t j = 0; j < t->numel; j++)
@@ -217,7 +185,7 @@ void pretrain_init_random(pretrain_model *m, uint64_t seed, bool scale_residual)
         } else {
             double std = t->residual ? std_res : 0.02;
             for (size_t j = 0; j < t->numel; j++)
-                p[j] = (float)(std * normal01(&state));
+                p[j] = (float)(std * rng_normal(&state));
         }
     }
 }
@@ -401,7 +369,7 @@ int pretrain_export_hf(const pretrain_model *m, const char *dir, lrc_error *err)
     if (!x)
         return lrc_errorf(err, "%s: out of memory while exporting the model", dir);
     for (size_t i = 0; i < m->n_tensors; i++) {
-        const pretrain_tensor *t = &m->tensors[i];
+        const param_tensor *t = &m->tensors[i];
         x[i].name = t->name;
         x[i].dtype = ST_F32;
         x[i].ndim = t->ndim;
@@ -456,7 +424,7 @@ int trainer_pretrain_init(trainer_pretrain *tp, pretrain_model *m, trainer_model
     if (!tp->tensors)
         return lrc_errorf(err, "pretrain: out of memory for the checkpoint table");
     for (size_t i = 0; i < m->n_tensors; i++) {
-        const pretrain_tensor *t = &m->tensors[i];
+        const param_tensor *t = &m->tensors[i];
         checkpoint_tensor *c = &tp->tensors[i];
         c->name = t->name;
         c->ndim = t->ndim;

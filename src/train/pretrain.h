@@ -29,27 +29,15 @@
 #include "train/adamw.h"
 #include "train/checkpoint.h"
 #include "train/llama_train.h"
+#include "train/params.h"
 #include "train/trainer.h"
-
-#define PRETRAIN_NAME_MAX 96
-
-/* One weight tensor: its name in files, place in params and shape. */
-typedef struct pretrain_tensor {
-    char name[PRETRAIN_NAME_MAX];
-    size_t offset; /* first element in params and grads */
-    size_t numel;
-    int ndim;         /* 2 for matrices, 1 for norms and biases */
-    int64_t shape[2]; /* (rows, cols) or (n) */
-    bool norm;        /* an RMSNorm weight: initialised to 1, no weight decay */
-    bool residual;    /* o_proj or down_proj: writes into the residual stream */
-} pretrain_tensor;
 
 typedef struct pretrain_model {
     llama_config cfg;
     size_t n_params;
     float *params; /* (n_params) */
     float *grads;  /* (n_params) */
-    pretrain_tensor *tensors;
+    param_tensor *tensors;
     size_t n_tensors;
     llama_weights w, gw; /* pointers into params and grads */
 
@@ -79,9 +67,6 @@ void pretrain_free(pretrain_model *m);
  */
 void pretrain_init_random(pretrain_model *m, uint64_t seed, bool scale_residual);
 
-/* The tensor named `name`, or NULL. */
-const pretrain_tensor *pretrain_find_tensor(const pretrain_model *m, const char *name);
-
 /*
  * Forward pass and loss of one batch, without gradients. top1 (may be NULL)
  * receives the fraction of tokens whose argmax logit is the target.
@@ -97,9 +82,6 @@ int pretrain_loss(pretrain_model *m, const int32_t *tokens, double *loss, double
  *   tokens (B, T + 1)
  */
 int pretrain_loss_and_grad(pretrain_model *m, const int32_t *tokens, double *loss, lrc_error *err);
-
-/* Turn AdamW's weight decay off for the norm weights (opt sized n_params). */
-int pretrain_adamw_exclude_norms(const pretrain_model *m, adamw *opt, lrc_error *err);
 
 /*
  * Write dir/config.json and dir/model.safetensors (F32, Hugging Face names)

@@ -416,7 +416,7 @@ int trainer_lrc_init(trainer_lrc *lt, lrc_student *s, const lrc_loss_config *los
     }
 
     for (size_t i = 0; i < s->n_tensors; i++) {
-        const lrc_tensor *src = &s->tensors[i];
+        const param_tensor *src = &s->tensors[i];
         checkpoint_tensor *dst = &lt->tensors[i];
         dst->name = src->name;
         dst->ndim = src->ndim;
