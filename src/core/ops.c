@@ -130,44 +130,37 @@ void rope_table_init(float *cos_table, float *sin_table, const double *inv_freq,
     }
 }
 
-void rope_forward(float *x, size_t row_stride, const float *cos_table, const float *sin_table,
-                  size_t T, size_t n_heads, size_t h, size_t pos, bool interleaved) {
+/* Turn each pair (a, b) by the tabulated angle, or by its negative when
+ * sign is -1: (a cos - sign b sin, sign a sin + b cos). The backward pass
+ * is the transposed rotation, which is the rotation by the negative angle. */
+static void rope_rotate(float *x, size_t row_stride, const float *cos_table, const float *sin_table,
+                        size_t T, size_t n_heads, size_t h, size_t pos, bool interleaved,
+                        float sign) {
     size_t half = h / 2;
     for (size_t t = 0; t < T; t++) {
         const float *c = cos_table + (pos + t) * half;
         const float *s = sin_table + (pos + t) * half;
         for (size_t head = 0; head < n_heads; head++) {
             float *v = x + t * row_stride + head * h;
-            /* (a, b) -> (a cos - b sin, a sin + b cos) for each pair. */
             for (size_t i = 0; i < half; i++) {
                 size_t ia = interleaved ? 2 * i : i;
                 size_t ib = interleaved ? 2 * i + 1 : i + half;
-                float a = v[ia], b = v[ib];
-                v[ia] = a * c[i] - b * s[i];
-                v[ib] = a * s[i] + b * c[i];
+                float a = v[ia], b = v[ib], sn = sign * s[i];
+                v[ia] = a * c[i] - b * sn;
+                v[ib] = a * sn + b * c[i];
             }
         }
     }
 }
 
+void rope_forward(float *x, size_t row_stride, const float *cos_table, const float *sin_table,
+                  size_t T, size_t n_heads, size_t h, size_t pos, bool interleaved) {
+    rope_rotate(x, row_stride, cos_table, sin_table, T, n_heads, h, pos, interleaved, 1.0f);
+}
+
 void rope_backward(float *dx, size_t row_stride, const float *cos_table, const float *sin_table,
                    size_t T, size_t n_heads, size_t h, size_t pos, bool interleaved) {
-    size_t half = h / 2;
-    for (size_t t = 0; t < T; t++) {
-        const float *c = cos_table + (pos + t) * half;
-        const float *s = sin_table + (pos + t) * half;
-        for (size_t head = 0; head < n_heads; head++) {
-            float *g = dx + t * row_stride + head * h;
-            /* The transposed rotation: (a, b) -> (a cos + b sin, -a sin + b cos). */
-            for (size_t i = 0; i < half; i++) {
-                size_t ia = interleaved ? 2 * i : i;
-                size_t ib = interleaved ? 2 * i + 1 : i + half;
-                float a = g[ia], b = g[ib];
-                g[ia] = a * c[i] + b * s[i];
-                g[ib] = b * c[i] - a * s[i];
-            }
-        }
-    }
+    rope_rotate(dx, row_stride, cos_table, sin_table, T, n_heads, h, pos, interleaved, -1.0f);
 }
 
 void softmax_forward(float *x, size_t n) {

@@ -491,3 +491,97 @@ size_t llama_config_param_count(const llama_config *cfg) {
         total += V * d;
     return total;
 }
+
+/* ---- writing ---------------------------------------------------------------- */
+
+/* The shortest decimal that reads back as f, so config.json states 1e-05
+ * rather than the double nearest the float (9.99999974737875e-06). */
+static double float_decimal(float f) {
+    char buf[32];
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
+        double v = strtod(buf, NULL);
+        if ((float)v == f)
+            return v;
+    }
+    return (double)f;
+}
+
+int llama_config_write(const llama_config *c, const char *path, lrc_error *err) {
+    const char *arch = "LlamaForCausalLM", *type = "llama";
+    if (strcmp(c->model_type, "qwen2") == 0) {
+        arch = "Qwen2ForCausalLM";
+        type = "qwen2";
+    } else if (strcmp(c->model_type, "mistral") == 0) {
+        arch = "MistralForCausalLM";
+        type = "mistral";
+    }
+
+    cJSON *root = cJSON_CreateObject();
+    cJSON *archs = cJSON_AddArrayToObject(root, "architectures");
+    cJSON_AddItemToArray(archs, cJSON_CreateString(arch));
+    cJSON_AddStringToObject(root, "model_type", type);
+    cJSON_AddNumberToObject(root, "hidden_size", c->d);
+    cJSON_AddNumberToObject(root, "intermediate_size", c->I);
+    cJSON_AddNumberToObject(root, "num_hidden_layers", c->n_layers);
+    cJSON_AddNumberToObject(root, "num_attention_heads", c->H);
+    cJSON_AddNumberToObject(root, "num_key_value_heads", c->Hkv);
+    cJSON_AddNumberToObject(root, "head_dim", c->h);
+    cJSON_AddNumberToObject(root, "vocab_size", c->V);
+    cJSON_AddNumberToObject(root, "max_position_embeddings", c->max_seq);
+    cJSON_AddNumberToObject(root, "rms_norm_eps", float_decimal(c->norm_eps));
+    cJSON_AddNumberToObject(root, "rope_theta", float_decimal(c->rope_theta));
+    cJSON_AddStringToObject(root, "hidden_act", "silu");
+    cJSON_AddBoolToObject(root, "tie_word_embeddings", c->tied_embeddings);
+    cJSON_AddStringToObject(root, "torch_dtype", "float32");
+    /* Qwen2 always has q/k/v biases; Llama's attention_bias gives q, k, v
+     * and o biases together. */
+    if (strcmp(type, "qwen2") != 0)
+        cJSON_AddBoolToObject(root, "attention_bias", c->qkv_bias || c->o_bias);
+    if (c->sliding_window > 0) {
+        cJSON_AddNumberToObject(root, "sliding_window", c->sliding_window);
+        if (strcmp(type, "qwen2") == 0)
+            cJSON_AddBoolToObject(root, "use_sliding_window", true);
+    }
+    if (c->bos_id >= 0)
+        cJSON_AddNumberToObject(root, "bos_token_id", c->bos_id);
+    if (c->n_eos_ids > 1) {
+        cJSON *eos = cJSON_AddArrayToObject(root, "eos_token_id");
+        for (int i = 0; i < c->n_eos_ids; i++)
+            cJSON_AddItemToArray(eos, cJSON_CreateNumber(c->eos_ids[i]));
+    } else if (c->eos_id >= 0) {
+        cJSON_AddNumberToObject(root, "eos_token_id", c->eos_id);
+    }
+    if (strcmp(c->rope_scaling_type, "linear") == 0 ||
+        strcmp(c->rope_scaling_type, "llama3") == 0) {
+        cJSON *rs = cJSON_AddObjectToObject(root, "rope_scaling");
+        cJSON_AddStringToObject(rs, "rope_type", c->rope_scaling_type);
+        cJSON_AddNumberToObject(rs, "factor", float_decimal(c->rope_factor));
+        if (strcmp(c->rope_scaling_type, "llama3") == 0) {
+            cJSON_AddNumberToObject(rs, "low_freq_factor", float_decimal(c->rope_low_freq_factor));
+            cJSON_AddNumberToObject(rs, "high_freq_factor",
+                                    float_decimal(c->rope_high_freq_factor));
+            cJSON_AddNumberToObject(rs, "original_max_position_embeddings",
+                                    c->rope_original_max_seq);
+        }
+    }
+
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return lrc_errorf(err, "%s: out of memory", path);
+    FILE *fp = fopen(path, "wb");
+    if (!fp) {
+        free(text);
+        return lrc_errorf(err, "%s: cannot create: %s; check the folder is writable", path,
+                          strerror(errno));
+    }
+    size_t n = strlen(text);
+    int bad = fwrite(text, 1, n, fp) != n;
+    bad |= fputc('\n', fp) == EOF;
+    bad |= fclose(fp) != 0;
+    free(text);
+    if (bad)
+        return lrc_errorf(err, "%s: write failed: %s", path, strerror(errno));
+    return 0;
+}

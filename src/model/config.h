@@ -50,6 +50,10 @@ int llama_config_load(llama_config *cfg, const char *path, lrc_error *err);
  * by H when head_dim is absent, ...). path is used in messages. */
 int llama_config_validate(const llama_config *cfg, const char *path, lrc_error *err);
 
+/* Write cfg as a Hugging Face config.json at path (architecture from
+ * model_type, head_dim always stated, floats as their shortest decimal). */
+int llama_config_write(const llama_config *cfg, const char *path, lrc_error *err);
+
 /* Number of parameters the config implies, including the LM head when untied. */
 size_t llama_config_param_count(const llama_config *cfg);
 

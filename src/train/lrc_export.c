@@ -6,7 +6,6 @@
  * names. Tokenizer files are copied from the teacher by a separate helper;
  * a llama2.c .bin teacher gives the tokenizer.bin beside it, and a note saying so.
  */
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,85 +30,6 @@ static void permute_rope_rows(float *w, float *tmp, size_t n_heads, size_t h, si
         }
         memcpy(head, tmp, h * cols * sizeof(float));
     }
-}
-
-static int write_text_file(const char *path, const char *text, lrc_error *err) {
-    FILE *fp = fopen(path, "wb");
-    if (!fp)
-        return lrc_errorf(err, "%s: cannot create: %s; check the folder is writable", path,
-                          strerror(errno));
-    size_t n = strlen(text);
-    int bad = fwrite(text, 1, n, fp) != n;
-    bad |= fclose(fp) != 0;
-    if (bad)
-        return lrc_errorf(err, "%s: write failed: %s", path, strerror(errno));
-    return 0;
-}
-
-static int write_config(const lrc_student *s, bool tied, const char *path, lrc_error *err) {
-    const llama_config *c = &s->cfg;
-    bool qwen2 = strcmp(c->model_type, "qwen2") == 0;
-    bool mistral = strcmp(c->model_type, "mistral") == 0;
-    /* A llama2.c teacher becomes a Llama: its RoPE rows are permuted on export. */
-    const char *arch = "LlamaForCausalLM", *type = "llama";
-    if (qwen2) {
-        arch = "Qwen2ForCausalLM";
-        type = "qwen2";
-    } else if (mistral) {
-        arch = "MistralForCausalLM";
-        type = "mistral";
-    }
-
-    cJSON *root = cJSON_CreateObject();
-    cJSON *archs = cJSON_AddArrayToObject(root, "architectures");
-    cJSON_AddItemToArray(archs, cJSON_CreateString(arch));
-    cJSON_AddStringToObject(root, "model_type", type);
-    cJSON_AddNumberToObject(root, "hidden_size", c->d);
-    cJSON_AddNumberToObject(root, "intermediate_size", c->I);
-    cJSON_AddNumberToObject(root, "num_hidden_layers", c->n_layers);
-    cJSON_AddNumberToObject(root, "num_attention_heads", c->H);
-    cJSON_AddNumberToObject(root, "num_key_value_heads", c->Hkv);
-    cJSON_AddNumberToObject(root, "head_dim", c->h);
-    cJSON_AddNumberToObject(root, "vocab_size", c->V);
-    cJSON_AddNumberToObject(root, "max_position_embeddings", c->max_seq);
-    cJSON_AddNumberToObject(root, "rms_norm_eps", (double)c->norm_eps);
-    cJSON_AddNumberToObject(root, "rope_theta", (double)c->rope_theta);
-    cJSON_AddStringToObject(root, "hidden_act", "silu");
-    cJSON_AddBoolToObject(root, "tie_word_embeddings", tied);
-    cJSON_AddStringToObject(root, "torch_dtype", "float32");
-    if (!qwen2)
-        cJSON_AddBoolToObject(root, "attention_bias", false);
-    if (mistral && c->sliding_window > 0)
-        cJSON_AddNumberToObject(root, "sliding_window", c->sliding_window);
-    if (c->bos_id >= 0)
-        cJSON_AddNumberToObject(root, "bos_token_id", c->bos_id);
-    if (c->n_eos_ids > 1) {
-        cJSON *eos = cJSON_AddArrayToObject(root, "eos_token_id");
-        for (int i = 0; i < c->n_eos_ids; i++)
-            cJSON_AddItemToArray(eos, cJSON_CreateNumber(c->eos_ids[i]));
-    } else if (c->eos_id >= 0) {
-        cJSON_AddNumberToObject(root, "eos_token_id", c->eos_id);
-    }
-    if (strcmp(c->rope_scaling_type, "linear") == 0 ||
-        strcmp(c->rope_scaling_type, "llama3") == 0) {
-        cJSON *rs = cJSON_AddObjectToObject(root, "rope_scaling");
-        cJSON_AddStringToObject(rs, "rope_type", c->rope_scaling_type);
-        cJSON_AddNumberToObject(rs, "factor", (double)c->rope_factor);
-        if (strcmp(c->rope_scaling_type, "llama3") == 0) {
-            cJSON_AddNumberToObject(rs, "low_freq_factor", (double)c->rope_low_freq_factor);
-            cJSON_AddNumberToObject(rs, "high_freq_factor", (double)c->rope_high_freq_factor);
-            cJSON_AddNumberToObject(rs, "original_max_position_embeddings",
-                                    c->rope_original_max_seq);
-        }
-    }
-
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text)
-        return lrc_errorf(err, "%s: out of memory", path);
-    int rc = write_text_file(path, text, err);
-    free(text);
-    return rc;
 }
 
 /* Names of the merged tensors, kept alive until the file is written. */
@@ -226,7 +146,9 @@ int lrc_export_hf(lrc_student *s, const char *dir, lrc_error *err) {
         push(&x, "lm_head.weight", s->w.lm_head, V, r);
 
     snprintf(path, sizeof path, "%s/config.json", dir);
-    if (write_config(s, tied, path, err) < 0)
+    llama_config student_cfg = s->cfg;
+    student_cfg.tied_embeddings = tied;
+    if (llama_config_write(&student_cfg, path, err) < 0)
         goto done;
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     const char *meta[] = {"format", "pt", NULL};
