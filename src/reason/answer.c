@@ -156,7 +156,7 @@ static const char *skip_currency(const char *p) {
 }
 
 /* Copy the digits of an unsigned decimal at p into buf without grouping
- * commas. Returns the end of the number, or NULL when p holds no valid one. */
+ * commas. Returns the end of the number, or NULL when p does not start with a valid one. */
 static const char *scan_decimal(const char *p, char *buf, size_t buf_size, int *is_integer) {
     size_t k = 0;
     size_t run = 0;

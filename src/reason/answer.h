@@ -49,7 +49,7 @@
 
 /* Normalize text by the rules above into out (out_size bytes including the
  * terminating NUL). Returns 0, or -1 when text is not valid UTF-8, out of
- * memory, or the result does not fit (out then holds ""). */
+ * memory, or the result does not fit (out is then ""). */
 int answer_normalize(const char *text, char *out, size_t out_size);
 
 /* Report whether predicted and expected are the same answer by the rules

@@ -63,7 +63,7 @@ typedef struct http_result {
     int attempts;   /* HTTP attempts made */
     long status;    /* last HTTP status, 0 if none */
     double seconds; /* wall time from the first attempt to the end */
-    int failed;     /* 1 when err holds this request's error */
+    int failed;     /* 1 when err contains this request's error */
     lrc_error err;
 } http_result;
 

@@ -274,14 +274,16 @@ void lrc_init_random(lrc_student *s, uint64_t seed) {
 /*
  * The top r singular vectors of W (m, n) on one side, written as the rows
  * of out (r, n) for the right side (rows of Vᵀ) or (r, m) for the left side
- * (columns of U). jobz 'O' avoids the m x m U of a tall matrix such as the
- * embedding; 'A' is used otherwise, so that r may exceed min(m, n) (the
- * extra vectors span the null space), and its square factor is then d x d.
+ * (columns of U). jobz 'O' applies when the wanted factor is the smaller
+ * square one, so the m x m U of a tall matrix such as the embedding is never
+ * formed. Otherwise 'A' returns the full square factor, so r may exceed
+ * min(m, n), with the extra vectors spanning the null space.
  */
 static int svd_vectors(float *out, const float *W, size_t m, size_t n, size_t r, bool right,
                        const char *what, lrc_error *err) {
     size_t k = m < n ? m : n;
-    char jobz = right ? (m >= n ? 'O' : 'A') : (m < n ? 'O' : 'A');
+    bool wanted_is_smaller = right ? m >= n : m < n;
+    char jobz = wanted_is_smaller ? 'O' : 'A';
     size_t u_floats = !right || jobz == 'A' ? m * m : m;
     size_t vt_floats = right || jobz == 'A' ? n * n : n;
     float *a = malloc(m * n * sizeof *a);

@@ -118,7 +118,7 @@ void lrc_generate(lrc_student *s);
 void lrc_embed_rows(lrc_student *s, float *out, const int32_t *tokens, size_t n);
 
 /*
- * One step's loss and gradient: tokens holds B rows of T + 1 ids (inputs
+ * One step's loss and gradient: tokens contains B rows of T + 1 ids (inputs
  * t = 0..T-1, targets t = 1..T). Zeroes grads, runs the teacher without
  * gradient and the student with, computes every loss part into parts and
  * leaves ∂L/∂params in grads. The student's logits stay in

@@ -74,7 +74,7 @@ int lrc_export_hf(lrc_student *s, const char *dir, lrc_error *err) {
         int32_t ids[256];
         for (size_t i = 0; i < n; i++)
             ids[i] = (int32_t)(v0 + (int64_t)i);
-        /* lrc_embed_rows gathers through s->e_rows, which holds N >= 1 rows. */
+        /* lrc_embed_rows gathers through s->e_rows, which has room for N >= 1 rows. */
         for (size_t i0 = 0; i0 < n; i0 += s->student_state.N) {
             size_t m = n - i0 < s->student_state.N ? n - i0 : s->student_state.N;
             lrc_embed_rows(s, embed + ((size_t)v0 + i0) * (size_t)r, ids + i0, m);

@@ -149,7 +149,7 @@ static row_sums row_pass(float *et, const float *zs, const float *zt, size_t V, 
     return r;
 }
 
-/* dz = ce·softmax(zs) + kl·(softmax(zs/τ) - pt), where et holds the
+/* dz = ce·softmax(zs) + kl·(softmax(zs/τ) - pt), where et contains the
  * teacher's unnormalised terms and may alias dz. */
 static void row_grad(float *dz, const float *zs, const float *et, size_t V, float ms, float inv_tau,
                      int tau_is_one, float ce_s1, float kl_st, float kl_tt) {

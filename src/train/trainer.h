@@ -1,8 +1,8 @@
 /*
- * The training loop, shared by every command that trains: `lrc distill` now,
- * `lrc pretrain` and the studio later. The loop is independent of the model it
+ * The training loop, shared by every command that trains: `lrc distill`,
+ * `lrc pretrain` and, once it exists, the studio. The loop is independent of the model it
  * trains. A trainer_model supplies a flat parameter array with its
- * gradient, the tensors a checkpoint holds, and two functions: the loss and
+ * gradient, the tensors a checkpoint contains, and two functions: the loss and
  * gradient of one batch, and (optionally) the probe metrics of the held-out
  * batch. trainer_lrc_model builds one for a Low-Rank Clone student.
  *
