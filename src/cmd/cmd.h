@@ -19,6 +19,11 @@ int cmd_generate(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
+/* (prcot: cmd_ask, cmd_eval) */
+/* (corpus: cmd_corpus) */
+/* (toktrain: cmd_tokenizer) */
+/* (hub: cmd_pull) */
+/* (tui: cmd_studio) */
 
 /* Print "lrc: " + message to stderr. */
 void cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

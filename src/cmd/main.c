@@ -18,6 +18,10 @@ static const lrc_command commands[] = {
     {"perplexity", "measure a model's perplexity on a text file", cmd_perplexity},
     {"distill", "distil a teacher into a low-rank student (Low-Rank Clone)", cmd_distill},
     {"pretrain", "train every weight of a model from a config", cmd_pretrain},
+    /* (prcot: ask, eval) */
+    /* (corpus: corpus) */
+    /* (toktrain: tokenizer) */
+    /* (hub: pull) */
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];

@@ -1,0 +1,103 @@
+/*
+ * The PR-CoT pipeline and its baselines, over any backend (backend.h).
+ *
+ *   cot      chain of thought only; its final-answer line is the answer
+ *   reflect  chain of thought, one generic reflection (reflect.txt), synthesis
+ *   prcot    chain of thought, one reflection per perspective, synthesis
+ *
+ * Stages are numbered in the order they appear in prcot_result.stages:
+ * 0 is the chain of thought, 1..k the reflections, k+1 the synthesis. The
+ * reflections depend only on the question and the chain of thought, so they
+ * go to the backend in one generate_many call: concurrently over HTTP, with a
+ * shared key/value prefix locally.
+ *
+ * Callbacks let a UI fill one pane per stage while text streams. They run on
+ * the thread that called prcot_run; tokens of concurrent reflections
+ * interleave, and the stage index says which pane a piece belongs to.
+ */
+#ifndef LRC_REASON_PRCOT_H
+#define LRC_REASON_PRCOT_H
+
+#include <stddef.h>
+
+#include "core/error.h"
+#include "reason/backend.h"
+#include "reason/prompts.h"
+
+typedef enum prcot_method {
+    PRCOT_METHOD_COT = 0,
+    PRCOT_METHOD_REFLECT,
+    PRCOT_METHOD_PRCOT,
+} prcot_method;
+
+typedef enum prcot_stage_kind {
+    PRCOT_STAGE_COT = 0,
+    PRCOT_STAGE_REFLECTION,
+    PRCOT_STAGE_SYNTHESIS,
+} prcot_stage_kind;
+
+typedef struct prcot_stage {
+    prcot_stage_kind kind;
+    char *name;     /* template name: "cot", "reflect", "perspective-...", "synthesize" */
+    char *title;    /* the template's title line, for headings */
+    char *prompt;   /* the rendered template sent as the user message */
+    char *text;     /* the model's output ("" until it ends) */
+    int n_tokens;   /* as reason_output.n_tokens */
+    int truncated;  /* as reason_output.truncated */
+    double seconds; /* wall time of this stage */
+} prcot_stage;
+
+typedef struct prcot_result {
+    prcot_method method;
+    prcot_stage *stages; /* [n_stages] in stage order */
+    size_t n_stages;
+    char *initial_answer; /* from the chain of thought's final-answer line, or NULL */
+    char *final_answer;   /* cot: the initial answer; otherwise from the synthesis */
+    double seconds;       /* wall time of the whole run */
+} prcot_result;
+
+typedef struct prcot_callbacks {
+    /* A stage is about to run; st->prompt is set. */
+    void (*stage_begin)(size_t stage, const prcot_stage *st, void *user);
+    /* A piece of a stage's output. Return nonzero to cancel the run. */
+    int (*token)(size_t stage, const char *text, size_t len, void *user);
+    /* A stage has ended; st->text and st->seconds are set. */
+    void (*stage_end)(size_t stage, const prcot_stage *st, void *user);
+    void *user;
+} prcot_callbacks;
+
+typedef struct prcot_options {
+    prcot_method method;
+    const prompt_set *prompts; /* loaded with prompts_load */
+    /* Perspectives for PRCOT_METHOD_PRCOT, as indexes into
+     * prompts->perspectives in run order; NULL runs them all. */
+    const size_t *perspectives;
+    size_t n_perspectives;
+    const char *system; /* system message for every stage, or NULL */
+} prcot_options;
+
+/* "cot", "reflect" or "prcot". */
+const char *prcot_method_name(prcot_method m);
+
+/* Parse a method name; returns 0, or -1 with err listing the valid names. */
+int prcot_method_parse(const char *name, prcot_method *m, lrc_error *err);
+
+/* Turn a comma-separated list of perspective names into indexes into
+ * set->perspectives. A name may be given with or without the "perspective-"
+ * prefix ("logical-consistency" or "perspective-logical-consistency"). An
+ * unknown or repeated name is an error listing the available ones. *idx is
+ * malloc'd. */
+int prcot_select_perspectives(const prompt_set *set, const char *list, size_t **idx, size_t *n,
+                              lrc_error *err);
+
+/* Run the method on question. On failure err names the stage that failed
+ * ("stage reflection 'Logical consistency': ...") and out holds the stages
+ * that ended before it. A synthesis without a final-answer line is an error
+ * naming the synthesis stage. A chain of thought without one is not an error
+ * for reflect and prcot (initial_answer stays NULL), but is for cot. */
+int prcot_run(reason_backend *b, const prcot_options *opt, const char *question,
+              const prcot_callbacks *cb, prcot_result *out, lrc_error *err);
+
+void prcot_result_free(prcot_result *r);
+
+#endif
