@@ -1,0 +1,383 @@
+/*
+ * Corpus tasks, checked against solvers written here from the question text
+ * alone: arithmetic word problems are re-solved sentence by sentence and
+ * every "a + b = c" line is recomputed; orderings are solved from their
+ * facts; syllogism answers follow from their form; commonsense comparisons
+ * pick the larger or smaller stated figure. For every family the chain of
+ * thought and the synthesis end in a final answer that answer_match accepts,
+ * a planted mistake gives a first attempt that it rejects, and the reviews
+ * flag exactly the perspectives they should.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "corpus/corpus.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "reason/answer.h"
+#include "reason/prompts.h"
+#include "tap.h"
+
+#define TASKS_PER_FAMILY 400
+
+/* The final answer of text, or NULL (the caller frees). */
+static char *final_answer(const char *text) {
+    char *ans = NULL;
+    lrc_error err;
+    if (prompts_parse_final_answer(text, &ans, &err))
+        return NULL;
+    return ans;
+}
+
+static bool matches(const char *text, const char *expected) {
+    char *ans = final_answer(text);
+    bool m = ans && answer_match(ans, expected);
+    free(ans);
+    return m;
+}
+
+static bool final_answer_of_ok(const char *text) {
+    char *ans = final_answer(text);
+    free(ans);
+    return ans != NULL;
+}
+
+static int count_lines(const char *s) {
+    int n = 1;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Independent solvers                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* The first and second integers in s (0 when missing). */
+static void two_ints(const char *s, int *a, int *b) {
+    int got = 0;
+    *a = *b = 0;
+    for (const char *p = s; *p && got < 2; p++)
+        if (*p >= '0' && *p <= '9' && (p == s || p[-1] < '0' || p[-1] > '9')) {
+            int v = atoi(p);
+            if (got++ == 0)
+                *a = v;
+            else
+                *b = v;
+        }
+}
+
+/* Solve an arithmetic word problem from its sentences; -1 when a sentence
+ * is not understood. */
+static int solve_arith(const char *question) {
+    char *q = strdup(question);
+    int v = 0;
+    bool understood = true;
+    char *save = NULL;
+    for (char *s = strtok_r(q, ".?", &save); s; s = strtok_r(NULL, ".?", &save)) {
+        while (*s == ' ')
+            s++;
+        if (!*s || strncmp(s, "How many", 8) == 0)
+            continue;
+        int a, b;
+        two_ints(s, &a, &b);
+        if (strstr(s, " in each ")) {
+            if (strstr(s, " has "))
+                v = a * b;
+            else
+                v += a * b;
+        } else if (strstr(s, "doubles")) {
+            v *= 2;
+        } else if (strstr(s, "triples")) {
+            v *= 3;
+        } else if (strstr(s, " more ")) {
+            v += a;
+        } else if (strstr(s, " gives ") || strstr(s, " loses ") || strstr(s, " sells ")) {
+            v -= a;
+        } else if (strstr(s, " has ")) {
+            v = a;
+        } else {
+            understood = false;
+        }
+        if (v < 0 || v > 999)
+            understood = false;
+    }
+    free(q);
+    return understood ? v : -1;
+}
+
+/* Every "Step i: ...: a OP b = c." line computes correctly and the last c is
+ * the final answer. Returns the number of steps, or -1. */
+static int check_steps(const char *cot) {
+    int steps = 0, last = -1;
+    const char *p = cot;
+    while ((p = strstr(p, "Step ")) != NULL) {
+        const char *eol = strchr(p, '\n');
+        if (!eol)
+            return -1;
+        const char *colon = NULL;
+        for (const char *c = p; c < eol; c++)
+            if (c[0] == ':' && c[1] == ' ')
+                colon = c;
+        int a, b, c;
+        char op[8];
+        if (!colon || sscanf(colon + 2, "%d %7s %d = %d.", &a, op, &b, &c) != 4)
+            return -1;
+        int want = strcmp(op, "+") == 0          ? a + b
+                   : strcmp(op, "-") == 0        ? a - b
+                   : strcmp(op, "\xc3\x97") == 0 ? a * b
+                                                 : -1000;
+        if (want != c)
+            return -1;
+        last = c;
+        steps++;
+        p = eol;
+    }
+    char *ans = final_answer(cot);
+    bool ok_final = ans && atoi(ans) == last;
+    free(ans);
+    return ok_final ? steps : -1;
+}
+
+static const char *const more_words[] = {"taller", "older", "faster", "heavier"};
+
+static const char *const most_words[] = {"tallest", "oldest", "fastest", "heaviest"};
+static const char *const least_words[] = {"shortest", "youngest", "slowest", "lightest"};
+
+/* Solve an ordering question from its facts; NULL when not understood. */
+static char *solve_ordering(const char *question) {
+    char names[8][32];
+    int n = 0, above[8] = {0}, below[8] = {0};
+    bool ask_most = false, understood = false;
+    char *q = strdup(question);
+    char *save = NULL;
+    for (char *s = strtok_r(q, ".?", &save); s; s = strtok_r(NULL, ".?", &save)) {
+        while (*s == ' ')
+            s++;
+        char x[32], w[32], y[32];
+        if (sscanf(s, "Who is the %31s", w) == 1) {
+            for (int r = 0; r < 4; r++) {
+                if (strcmp(w, most_words[r]) == 0)
+                    ask_most = understood = true;
+                if (strcmp(w, least_words[r]) == 0)
+                    understood = true;
+            }
+            continue;
+        }
+        if (sscanf(s, "%31s is %31s than %31s", x, w, y) != 3)
+            continue;
+        int ix = -1, iy = -1;
+        for (int i = 0; i < n; i++) {
+            if (strcmp(names[i], x) == 0)
+                ix = i;
+            if (strcmp(names[i], y) == 0)
+                iy = i;
+        }
+        if (ix < 0 && n < 8) {
+            snprintf(names[n], sizeof names[n], "%s", x);
+            ix = n++;
+        }
+        if (iy < 0 && n < 8) {
+            snprintf(names[n], sizeof names[n], "%s", y);
+            iy = n++;
+        }
+        bool more = false;
+        for (int r = 0; r < 4; r++)
+            more = more || strcmp(w, more_words[r]) == 0;
+        int hi = more ? ix : iy, lo = more ? iy : ix;
+        below[hi]++; /* hi has someone below it */
+        above[lo]++;
+    }
+    free(q);
+    if (!understood)
+        return NULL;
+    int found = -1, count = 0;
+    for (int i = 0; i < n; i++)
+        if ((ask_most && above[i] == 0) || (!ask_most && below[i] == 0)) {
+            found = i;
+            count++;
+        }
+    return count == 1 ? strdup(names[found]) : NULL;
+}
+
+/* Syllogism answers by form: a "No" rule, a "Must" question and an "Is x a
+ * kind?" question after "x is not ..." or "x cannot ..." are no; the rest
+ * (all A are P, chains) are yes. */
+static const char *solve_syllogism(const char *q) {
+    if (strncmp(q, "No ", 3) == 0 || strstr(q, "Must "))
+        return "no";
+    const char *last = strrchr(q, '.');
+    if (last && strncmp(last + 2, "Is ", 3) == 0 && strstr(last, " a ") &&
+        (strstr(q, " is not ") || strstr(q, " cannot ") || strstr(q, " does not ")))
+        return "no";
+    return "yes";
+}
+
+/* Commonsense comparison: the object whose stated figure is larger or
+ * smaller, read from the chain of thought's two figure lines. */
+static bool check_comparison(const corpus_task *t) {
+    const char *q = t->question;
+    bool want_more = strstr(q, "heavier") || strstr(q, "longer");
+    char names[2][64];
+    int figs[2], n = 0;
+    const char *p = t->cot;
+    while (n < 2 && p && *p) {
+        const char *eol = strchr(p, '\n');
+        char line[256];
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len >= sizeof line)
+            return false;
+        memcpy(line, p, len);
+        line[len] = '\0';
+        char *about = strstr(line, " about ");
+        char *verb = strstr(line, " weighs about ");
+        if (!verb)
+            verb = strstr(line, " is about ");
+        if (about && verb) {
+            char *name = strchr(line, ' ') + 1; /* skip "A" or "An" */
+            *verb = '\0';
+            snprintf(names[n], sizeof names[n], "%s", name);
+            figs[n++] = atoi(about + 7);
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    if (n != 2 || figs[0] == figs[1])
+        return false;
+    char qa[80], qb[80];
+    snprintf(qa, sizeof qa, " %s or ", names[0]);
+    snprintf(qb, sizeof qb, " or a %s?", names[1]);
+    char qb2[80];
+    snprintf(qb2, sizeof qb2, " or an %s?", names[1]);
+    if (!strstr(q, qa) || (!strstr(q, qb) && !strstr(q, qb2)))
+        return false; /* the figures are not about the question's objects */
+    int win = (figs[0] > figs[1]) == want_more ? 0 : 1;
+    return strcmp(t->answer, names[win]) == 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Tests                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void test_family(corpus_family f) {
+    const char *name = corpus_family_name(f);
+    uint64_t rng = 1234 + (uint64_t)f;
+    int cot_ok = 0, syn_ok = 0, attempt_ok = 0, reviews_ok = 0, solver_ok = 0, solver_n = 0;
+    int short_ok = 0, made = 0, mistakes = 0;
+    bool shown = false;
+    for (int i = 0; i < TASKS_PER_FAMILY; i++) {
+        bool mistake = i % 2 == 1;
+        corpus_task t;
+        lrc_error err;
+        if (corpus_task_make(f, &rng, mistake, &t, &err)) {
+            diag("%s task %d: %s", name, i, err.msg);
+            continue;
+        }
+        made++;
+        mistakes += mistake;
+        cot_ok += matches(t.cot, t.answer);
+        syn_ok += matches(t.synthesis, t.answer);
+
+        /* The attempt: the chain of thought itself, or a wrong answer. */
+        if (mistake)
+            attempt_ok += !matches(t.attempt, t.answer) && final_answer_of_ok(t.attempt);
+        else
+            attempt_ok += strcmp(t.attempt, t.cot) == 0;
+
+        /* Reviews: the matching perspective flags, the others (but the
+         * alternative-solutions one) report no problem. */
+        bool good = true;
+        for (int p = 0; p < CORPUS_N_PERSPECTIVES; p++) {
+            bool clear = strstr(t.reflection[p], "No problem found.") != NULL;
+            if (p == CORPUS_ALTERNATIVE)
+                continue;
+            if (mistake && p == (int)t.caught_by)
+                good = good && !clear;
+            else
+                good = good && clear;
+        }
+        if (!mistake)
+            good = good && strstr(t.reflection[CORPUS_ALTERNATIVE], "No problem found.") &&
+                   strstr(t.synthesis, "no problem");
+        else
+            good = good && strstr(t.synthesis, "find a problem");
+        reviews_ok += good;
+
+        bool short_enough = count_lines(t.reflect) <= 5;
+        for (int p = 0; p < CORPUS_N_PERSPECTIVES; p++)
+            short_enough = short_enough && count_lines(t.reflection[p]) <= 5;
+        short_ok += short_enough;
+
+        /* Independent solvers. */
+        bool solved = true, tried = true;
+        if (f == CORPUS_ARITH) {
+            int v = solve_arith(t.question);
+            solved =
+                v >= 0 && atoi(t.answer) == v && check_steps(t.cot) >= 2 && check_steps(t.cot) <= 3;
+        } else if (f == CORPUS_LOGIC && strstr(t.question, "Who is the ")) {
+            char *who = solve_ordering(t.question);
+            solved = who && strcmp(who, t.answer) == 0;
+            free(who);
+        } else if (f == CORPUS_LOGIC) {
+            solved = strcmp(solve_syllogism(t.question), t.answer) == 0;
+        } else if (f == CORPUS_COMMONSENSE && strncmp(t.question, "Which is ", 9) == 0) {
+            solved = check_comparison(&t);
+        } else if (f == CORPUS_ETHICS) {
+            char opt[8];
+            snprintf(opt, sizeof opt, "\n%s) ", t.answer);
+            solved = strlen(t.answer) == 1 && strstr(t.question, opt) != NULL;
+        } else {
+            tried = false;
+        }
+        solver_n += tried;
+        solver_ok += tried && solved;
+        if (tried && !solved && !shown) {
+            diag("%s: solver disagrees on \"%s\" (answer %s)\n%s", name, t.question, t.answer,
+                 t.cot);
+            shown = true;
+        }
+        corpus_task_free(&t);
+    }
+    ok(made == TASKS_PER_FAMILY, "%s: %d tasks made", name, made);
+    ok(cot_ok == made, "%s: cot final answer matches (%d/%d)", name, cot_ok, made);
+    ok(syn_ok == made, "%s: synthesis final answer matches (%d/%d)", name, syn_ok, made);
+    ok(attempt_ok == made, "%s: attempts right or wrong as planted (%d/%d)", name, attempt_ok,
+       made);
+    ok(reviews_ok == made, "%s: reviews flag the planted mistake (%d/%d)", name, reviews_ok, made);
+    ok(short_ok == made, "%s: reflections at most five lines (%d/%d)", name, short_ok, made);
+    ok(solver_n >= made / 4 && solver_ok == solver_n, "%s: independent solver agrees (%d/%d)", name,
+       solver_ok, solver_n);
+}
+
+int main(void) {
+    for (int f = 0; f < CORPUS_N_FAMILIES; f++)
+        test_family((corpus_family)f);
+
+    /* Same stream, same task. */
+    for (int f = 0; f < CORPUS_N_FAMILIES; f++) {
+        uint64_t r1 = 99, r2 = 99;
+        corpus_task a, b;
+        lrc_error err;
+        int rc = corpus_task_make((corpus_family)f, &r1, true, &a, &err);
+        rc |= corpus_task_make((corpus_family)f, &r2, true, &b, &err);
+        ok(rc == 0 && strcmp(a.question, b.question) == 0 && strcmp(a.synthesis, b.synthesis) == 0,
+           "%s: same seed gives the same task", corpus_family_name((corpus_family)f));
+        if (rc == 0) {
+            corpus_task_free(&a);
+            corpus_task_free(&b);
+        }
+    }
+
+    /* Names. */
+    ok(strcmp(corpus_family_name(CORPUS_ARITH), "arith") == 0 &&
+           strcmp(corpus_family_name(CORPUS_COMMONSENSE), "commonsense") == 0 &&
+           strcmp(corpus_family_name(CORPUS_ETHICS), "ethics") == 0 &&
+           strcmp(corpus_family_name(CORPUS_LOGIC), "logic") == 0,
+       "family names");
+    double share = 0;
+    for (int f = 0; f < CORPUS_N_FAMILIES; f++)
+        share += corpus_family_share((corpus_family)f);
+    ok(share > 0.999 && share < 1.001, "family shares sum to 1");
+    return done_testing();
+}
