@@ -6,6 +6,13 @@ Usage: mock_openai.py SCRIPT.json PORT_FILE LOG_FILE KEY_FILE [LIFETIME_S]
 It listens on 127.0.0.1 with a port the OS picks, writes that port to
 PORT_FILE once ready, and exits by itself after LIFETIME_S (default 30).
 Request number i (from 0) gets script["replies"][i], the last one repeating.
+When the script has "rules", a list of {"match": ..., "absent": ..., "reply":
+{...}}, the first rule whose "match" strings (one string or a list) all occur
+in the last user message, and whose "absent" strings (optional) do not,
+gives the reply instead; a request no rule matches falls back to "replies",
+or gets a 500 error naming the message when the script has no "replies".
+Rules let concurrent requests get their own scripted reply whatever order
+they arrive in.
 A reply is an object with optional keys:
   status       HTTP status (200)
   headers      extra response headers, e.g. {"Retry-After": "1"}
@@ -15,6 +22,9 @@ A reply is an object with optional keys:
                an item may be [text, seconds-before]
   disconnect   true: close after the chunks without ending the body
   stall        seconds to sleep after the chunks, sending nothing
+  text         a reply text, sent as one content event per word (with its
+               following spaces) and a final "data: [DONE]"; used when
+               "chunks" is absent
 Every request is logged as one JSON line: path, method, headers (the
 Authorization value replaced by "auth_ok": whether it equals "Bearer " plus
 the key read from KEY_FILE at start), and the parsed body.
@@ -37,6 +47,48 @@ with open(key_path) as f:
 lock = threading.Lock()
 counter = [0]
 log = open(log_path, "a")
+
+
+def last_user_message(body):
+    messages = body.get("messages") if isinstance(body, dict) else None
+    for m in reversed(messages or []):
+        if isinstance(m, dict) and m.get("role") == "user":
+            return str(m.get("content", ""))
+    return ""
+
+
+def as_list(value):
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def choose_reply(body, index):
+    text = last_user_message(body)
+    for rule in SCRIPT.get("rules", []):
+        if all(s in text for s in as_list(rule.get("match"))) and \
+                not any(s in text for s in as_list(rule.get("absent"))):
+            return rule["reply"]
+    replies = SCRIPT.get("replies")
+    if not replies:
+        return {"status": 500,
+                "body": {"error": {"message": "mock: no rule matches: " + text[:200]}}}
+    return replies[min(index, len(replies) - 1)]
+
+
+def text_chunks(text):
+    """One SSE content event per word and its trailing spaces, then [DONE]."""
+    pieces, start = [], 0
+    for i in range(1, len(text) + 1):
+        if i == len(text) or (text[i] != " " and text[i - 1] == " "):
+            pieces.append(text[start:i])
+            start = i
+    events = []
+    for p in pieces:
+        chunk = {"choices": [{"index": 0, "delta": {"content": p}}]}
+        events.append("data: " + json.dumps(chunk) + "\n\n")
+    events.append("data: [DONE]\n\n")
+    return events
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -70,14 +122,15 @@ class Handler(BaseHTTPRequestHandler):
             log.write(json.dumps(entry) + "\n")
             log.flush()
 
-        replies = SCRIPT["replies"]
-        reply = replies[min(index, len(replies) - 1)]
+        reply = choose_reply(body, index)
         time.sleep(reply.get("delay", 0))
 
         status = reply.get("status", 200)
         self.send_response(status)
         for k, v in reply.get("headers", {}).items():
             self.send_header(k, v)
+        if "text" in reply and "chunks" not in reply:
+            reply = dict(reply, chunks=text_chunks(reply["text"]))
         if "chunks" not in reply:
             data = json.dumps(reply.get("body", {})).encode()
             self.send_header("Content-Type", "application/json")

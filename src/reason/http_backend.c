@@ -6,8 +6,9 @@
  * a 429/5xx. The write callback feeds bytes to an incremental SSE parser when
  * the status is 200, and otherwise keeps up to ERRBODY_MAX bytes of the error
  * body to quote. A progress callback ends a transfer when no byte has moved
- * for the idle timeout. CURLOPT_LOW_SPEED_TIME with a 1 s limit missed a 6 s
- * stall after a burst in tests/test_http_backend.c, so it is not used.
+ * for the idle timeout, or when the request's cancel flag is set.
+ * CURLOPT_LOW_SPEED_TIME with a 1 s limit missed a 6 s stall after a burst in
+ * tests/test_http_backend.c, so it is not used.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "reason/http_backend.h"
@@ -51,6 +52,7 @@ typedef struct job {
     int done;        /* saw data: [DONE] */
     int parse_failed;
     int stalled;
+    int cancelled;        /* the progress callback saw *req->cancel set */
     double last_progress; /* monotonic time bytes last moved */
     double last_bytes;
     char errbody[ERRBODY_MAX + 1];
@@ -186,6 +188,9 @@ static int dispatch_event(const backend *b, job *j) {
     }
 
     const cJSON *c0 = cJSON_GetArrayItem(choices, 0);
+    const cJSON *finish = c0 ? cJSON_GetObjectItemCaseSensitive(c0, "finish_reason") : NULL;
+    if (cJSON_IsString(finish))
+        snprintf(j->res->finish_reason, sizeof j->res->finish_reason, "%s", finish->valuestring);
     const cJSON *delta = c0 ? cJSON_GetObjectItemCaseSensitive(c0, "delta") : NULL;
     const cJSON *content = delta ? cJSON_GetObjectItemCaseSensitive(delta, "content") : NULL;
     int rc = 0;
@@ -241,6 +246,10 @@ static int sse_line(const backend *b, job *j, char *s, size_t n) {
                     b->url, j->offset, q);
 }
 
+static int is_cancelled(const job *j) {
+    return j->req->cancel && *j->req->cancel;
+}
+
 /* The (backend, job) pair that the curl callbacks receive as user data. */
 typedef struct job_ctx {
     const backend *b;
@@ -252,6 +261,11 @@ static size_t on_write_ctx(char *ptr, size_t size, size_t nmemb, void *userdata)
     job *j = cx->j;
     const backend *b = cx->b;
     size_t n = size * nmemb;
+    if (is_cancelled(j)) {
+        job_fail(b, j, "cancelled");
+        j->parse_failed = 1;
+        return 0;
+    }
     if (j->status == 0)
         curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
     if (j->status != 200) {
@@ -271,6 +285,11 @@ static size_t on_write_ctx(char *ptr, size_t size, size_t nmemb, void *userdata)
                 return 0;
             }
             j->line_len = 0;
+            if (is_cancelled(j)) {
+                job_fail(b, j, "cancelled");
+                j->parse_failed = 1;
+                return 0;
+            }
             continue;
         }
         if (j->line_len + 2 > LINE_MAX_BYTES) {
@@ -323,6 +342,10 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
     (void)dltotal;
     (void)ultotal;
     double bytes = (double)dlnow + (double)ulnow, t = now_s();
+    if (is_cancelled(j)) {
+        j->cancelled = 1;
+        return 1;
+    }
     if (bytes != j->last_bytes) {
         j->last_bytes = bytes;
         j->last_progress = t;
@@ -377,6 +400,7 @@ static void reset_attempt(job *j) {
     j->done = 0;
     j->parse_failed = 0;
     j->stalled = 0;
+    j->cancelled = 0;
     j->last_progress = now_s();
     j->last_bytes = 0;
     j->errbody_len = 0;
@@ -443,6 +467,8 @@ static int job_finish(const backend *b, job *j, CURLcode cc) {
     j->res->status = status;
     if (j->parse_failed)
         return -1;
+    if (j->cancelled || is_cancelled(j))
+        return job_fail(b, j, "cancelled");
     if (j->stalled)
         return job_fail(b, j,
                         "%s: the stream stalled: no bytes for %.0f s (%s, %zu stream bytes "
@@ -625,6 +651,12 @@ int http_backend_run_many(const http_backend_config *cfg, const http_request *re
             job *j = &jobs[i];
             if (j->state != JOB_WAITING)
                 continue;
+            if (is_cancelled(j)) {
+                job_fail(&b, j, "cancelled");
+                j->state = JOB_DONE;
+                remaining--;
+                continue;
+            }
             if (j->ready_at <= t) {
                 if (job_start(&b, j, &cxs[i], multi) == 0) {
                     running++;

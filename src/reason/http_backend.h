@@ -55,6 +55,11 @@ typedef struct http_request {
     size_t n_stop;
     http_token_fn on_token; /* may be NULL */
     void *user;
+    /* May be NULL. Once *cancel is nonzero (set from on_token, say), the
+     * request stops at its next stream line or libcurl progress callback,
+     * which libcurl calls about once a second while idle. It then fails with
+     * the error "cancelled" and is not retried. */
+    const volatile int *cancel;
 } http_request;
 
 typedef struct http_result {
@@ -63,7 +68,10 @@ typedef struct http_result {
     int attempts;   /* HTTP attempts made */
     long status;    /* last HTTP status, 0 if none */
     double seconds; /* wall time from the first attempt to the end */
-    int failed;     /* 1 when err contains this request's error */
+    /* choices[0].finish_reason of the last event that had one ("stop",
+     * "length", ...), or "" when the server sent none */
+    char finish_reason[16];
+    int failed; /* 1 when err contains this request's error */
     lrc_error err;
 } http_result;
 

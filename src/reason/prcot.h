@@ -11,9 +11,18 @@
  * go to the backend in one generate_many call: concurrently over HTTP, with a
  * shared key/value prefix locally.
  *
+ * Placeholder values: {{question}} is the question as given, {{cot}} the
+ * chain of thought's text without trailing white space, {{perspective}} the
+ * perspective's title, {{reflections}} every reflection joined by
+ * prompts_join_reflections under its stage title, and {{reflection}} the
+ * text of the only reflection when a run has exactly one (reflect, or prcot
+ * with one perspective).
+ *
  * Callbacks let a UI fill one pane per stage while text streams. They run on
  * the thread that called prcot_run; tokens of concurrent reflections
- * interleave, and the stage index says which pane a piece belongs to.
+ * interleave, and the stage index says which pane a piece belongs to. Every
+ * reflection's stage_begin comes before the reflections are sent, and their
+ * stage_end calls come, in stage order, once the last of them has ended.
  */
 #ifndef LRC_REASON_PRCOT_H
 #define LRC_REASON_PRCOT_H
@@ -54,6 +63,13 @@ typedef struct prcot_result {
     char *initial_answer; /* from the chain of thought's final-answer line, or NULL */
     char *final_answer;   /* cot: the initial answer; otherwise from the synthesis */
     double seconds;       /* wall time of the whole run */
+    /* Wall time of the one generate_many call that ran every reflection; 0
+     * for cot. With concurrent reflections it is less than their sum. */
+    double reflections_seconds;
+    /* 1 when every stage ran but the answer could not be read: the
+     * synthesis (or, for cot, the chain of thought) has no final-answer line
+     * or an empty one. prcot_run then fails and stages holds every stage. */
+    int answer_missing;
 } prcot_result;
 
 typedef struct prcot_callbacks {

@@ -1,0 +1,476 @@
+/*
+ * lrc eval: accuracy of cot, reflect and prcot on a JSONL task set.
+ *
+ * Every method runs on its own over every task, in the order given: a cot
+ * run is not reused as the chain of thought of reflect or prcot, so each
+ * method sees a fresh chain of thought (with greedy sampling on a local
+ * model they coincide anyway). For reflect and prcot the chain of thought's
+ * answer is scored too, giving the error-correction and regression rates. A
+ * run whose answer cannot be read (no final-answer line) counts as wrong and
+ * is reported; any other failure (an unreachable endpoint, say) stops the
+ * evaluation. --ablate then runs prcot once more per perspective, with that
+ * perspective left out.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/reason_common.h"
+#include "reason/answer.h"
+#include "reason/eval_metrics.h"
+#include "reason/prcot.h"
+#include "reason/tasks.h"
+
+#define MAX_METHODS 3
+
+static const char usage_head[] =
+    "usage: lrc eval --tasks FILE.jsonl (--model PATH | --endpoint URL --model-name NAME)\n"
+    "                [options]\n"
+    "\n"
+    "Run every task of FILE.jsonl (lines {\"question\", \"answer\", \"family\"}) with\n"
+    "each method and score the final answers. Prints, per method and family, the\n"
+    "accuracy and, for reflect and prcot, the accuracy of the first chain of thought,\n"
+    "the error-correction rate (first answer wrong, final right, over first wrong)\n"
+    "and the regression rate (first right, final wrong, over first right).\n"
+    "\n"
+    "Options:\n"
+    "  --tasks FILE           the task file (required)\n"
+    "  --method LIST          comma-separated methods from cot, reflect and prcot, or\n"
+    "                         all for the three (default prcot)\n"
+    "  --limit N              evaluate only the first N tasks\n"
+    "  --ablate               also run prcot once per perspective with that perspective\n"
+    "                         left out, and report the accuracy of each run\n"
+    "  --json                 print the report as JSON (schema lrc-eval/1)\n"
+    "  --progress             report each task on stderr even when it is not a terminal\n";
+
+static const char usage_tail[] =
+    "  -h, --help             show this help\n"
+    "\n"
+    "Options that take a value also accept the form --option=VALUE. Answers are\n"
+    "compared after normalising numbers, choice letters, case and punctuation. A\n"
+    "run without a final-answer line counts as wrong. Exit status: 0 success, 1\n"
+    "failure, 2 usage error, 130 stopped by Ctrl-C.\n";
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    interrupted = 1;
+}
+
+typedef struct eval_options {
+    reason_cli cli;
+    const char *tasks_path;
+    prcot_method methods[MAX_METHODS];
+    size_t n_methods;
+    long limit;
+    int ablate, json, progress;
+} eval_options;
+
+/* Everything one evaluation needs while it runs. */
+typedef struct eval_run {
+    const eval_options *o;
+    reason_backend *b;
+    const prompt_set *set;
+    const eval_task_set *tasks;
+    int progress; /* report on stderr */
+    int terminal; /* stderr is a terminal: rewrite one line */
+    /* Runs without a readable answer, per method slot; the ablation's runs
+     * count in the last slot. */
+    size_t missing[MAX_METHODS + 1];
+} eval_run;
+
+static void print_usage(FILE *f) {
+    fputs(usage_head, f);
+    fputs(reason_cli_help, f);
+    fputs(usage_tail, f);
+}
+
+static int parse_methods(const char *list, eval_options *o) {
+    if (strcmp(list, "all") == 0) {
+        o->methods[0] = PRCOT_METHOD_COT;
+        o->methods[1] = PRCOT_METHOD_REFLECT;
+        o->methods[2] = PRCOT_METHOD_PRCOT;
+        o->n_methods = 3;
+        return 0;
+    }
+    o->n_methods = 0;
+    const char *p = list;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        char name[32];
+        if (n == 0 || n >= sizeof name) {
+            cmd_fail("eval: --method '%s': expected names from cot, reflect and prcot separated "
+                     "by commas, or all",
+                     list);
+            return -1;
+        }
+        memcpy(name, p, n);
+        name[n] = '\0';
+        prcot_method m;
+        lrc_error err;
+        if (prcot_method_parse(name, &m, &err) != 0) {
+            cmd_fail("eval: --method: %s, or all", err.msg);
+            return -1;
+        }
+        for (size_t i = 0; i < o->n_methods; i++)
+            if (o->methods[i] == m) {
+                cmd_fail("eval: --method '%s' names %s twice; name each method once", list, name);
+                return -1;
+            }
+        o->methods[o->n_methods++] = m;
+        if (!p[n])
+            return 0;
+        p += n + 1;
+    }
+}
+
+/* The value of option name at argv[*i] ("--name V" or "--name=V"), or NULL
+ * when argv[*i] is another option. Sets *missing when the value is absent. */
+static const char *option_value(const char *name, int argc, char **argv, int *i, int *missing) {
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int parse_args(int argc, char **argv, eval_options *o) {
+    memset(o, 0, sizeof *o);
+    reason_cli_defaults(&o->cli);
+    o->methods[0] = PRCOT_METHOD_PRCOT;
+    o->n_methods = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int r = reason_cli_option("eval", argc, argv, &i, &o->cli);
+        if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
+        int missing = 0;
+        const char *v;
+        if ((v = option_value("--tasks", argc, argv, &i, &missing))) {
+            o->tasks_path = v;
+        } else if ((v = option_value("--method", argc, argv, &i, &missing))) {
+            if (parse_methods(v, o) != 0)
+                return 2;
+        } else if ((v = option_value("--limit", argc, argv, &i, &missing))) {
+            if (reason_cli_long("eval", "--limit", v, 1, 100000000, &o->limit) != 0)
+                return 2;
+        } else if (missing) {
+            cmd_fail("eval: option '%s' needs a value; run 'lrc eval --help'", a);
+            return 2;
+        } else if (strcmp(a, "--ablate") == 0) {
+            o->ablate = 1;
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+        } else if (strcmp(a, "--progress") == 0) {
+            o->progress = 1;
+        } else if (a[0] == '-') {
+            cmd_fail("eval: unknown option '%s'; run 'lrc eval --help'", a);
+            return 2;
+        } else {
+            cmd_fail("eval: unexpected argument '%s'; give the task file with --tasks FILE", a);
+            return 2;
+        }
+    }
+    if (!o->tasks_path) {
+        cmd_fail("eval: missing --tasks FILE.jsonl; run 'lrc eval --help'");
+        return 2;
+    }
+    if (reason_cli_check("eval", &o->cli) != 0)
+        return 2;
+    return 0;
+}
+
+static int stop_on_interrupt(size_t stage, const char *text, size_t len, void *user) {
+    (void)stage;
+    (void)text;
+    (void)len;
+    (void)user;
+    return interrupted != 0;
+}
+
+static void report_progress(const eval_run *ev, const char *what, size_t i, size_t n,
+                            size_t correct) {
+    if (!ev->progress)
+        return;
+    double pct = 100.0 * (double)correct / (double)(i + 1);
+    if (ev->terminal)
+        fprintf(stderr, "\r\033[Keval: %s: task %zu/%zu, accuracy %zu/%zu (%.1f%%)", what, i + 1, n,
+                correct, i + 1, pct);
+    else
+        fprintf(stderr, "eval: %s: task %zu/%zu, accuracy %zu/%zu (%.1f%%)\n", what, i + 1, n,
+                correct, i + 1, pct);
+    if (ev->terminal && i + 1 == n)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/*
+ * Run one method over every task. Scores go to metrics (when not NULL) under
+ * the method's name; *correct counts the right final answers. Returns 0, 1
+ * on a failure (reported) or 130 when interrupted.
+ */
+static int run_method(eval_run *ev, prcot_method method, const size_t *persp, size_t n_persp,
+                      const char *label, size_t slot, eval_metrics *metrics, size_t *correct) {
+    const eval_task_set *ts = ev->tasks;
+    prcot_options po = {method, ev->set, persp, n_persp, ev->o->cli.system};
+    prcot_callbacks cb = {NULL, stop_on_interrupt, NULL, NULL};
+    *correct = 0;
+    for (size_t i = 0; i < ts->count; i++) {
+        const eval_task *t = &ts->tasks[i];
+        prcot_result r;
+        lrc_error err = {{0}};
+        int rc = prcot_run(ev->b, &po, t->question, &cb, &r, &err);
+        if (rc != 0 && interrupted) {
+            prcot_result_free(&r);
+            if (ev->terminal && ev->progress)
+                fputc('\n', stderr);
+            cmd_fail("eval: stopped by interrupt (Ctrl-C) at %s line %zu", ev->o->tasks_path,
+                     t->line);
+            return 130;
+        }
+        if (rc != 0 && !r.answer_missing) {
+            prcot_result_free(&r);
+            if (ev->terminal && ev->progress)
+                fputc('\n', stderr);
+            cmd_fail("eval: %s line %zu, %s: %s", ev->o->tasks_path, t->line, label, err.msg);
+            return 1;
+        }
+        if (rc != 0) {
+            ev->missing[slot]++;
+            if (ev->terminal && ev->progress)
+                fputc('\n', stderr);
+            fprintf(stderr, "lrc: eval: %s line %zu, %s: %s; counted as wrong\n", ev->o->tasks_path,
+                    t->line, label, err.msg);
+        }
+        int final_ok = rc == 0 && r.final_answer && answer_match(r.final_answer, t->answer);
+        int initial = EVAL_INITIAL_NONE;
+        if (method != PRCOT_METHOD_COT)
+            initial = r.initial_answer && answer_match(r.initial_answer, t->answer)
+                          ? EVAL_INITIAL_RIGHT
+                          : EVAL_INITIAL_WRONG;
+        prcot_result_free(&r);
+        *correct += final_ok;
+        if (metrics && eval_metrics_add(metrics, t->family, prcot_method_name(method), initial,
+                                        final_ok, &err) != 0) {
+            cmd_fail("eval: %s", err.msg);
+            return 1;
+        }
+        report_progress(ev, label, i, ts->count, *correct);
+    }
+    return 0;
+}
+
+static void format_rate(char *buf, size_t cap, size_t count, size_t denom) {
+    if (denom == 0)
+        snprintf(buf, cap, "-");
+    else
+        snprintf(buf, cap, "%zu/%zu (%.1f%%)", count, denom, 100.0 * (double)count / (double)denom);
+}
+
+static void print_row(const char *method, const char *family, const eval_summary *s) {
+    char initial[32], corrected[32], regressed[32];
+    size_t initial_wrong = s->initial_n - s->initial_correct;
+    format_rate(initial, sizeof initial, s->initial_correct, s->initial_n);
+    format_rate(corrected, sizeof corrected, s->corrected, initial_wrong);
+    format_rate(regressed, sizeof regressed, s->regressed, s->initial_correct);
+    printf("%-8s %-16s %5zu %8zu %8.1f%%  %-16s %-16s %s\n", method, family, s->n, s->correct,
+           100.0 * s->accuracy, initial, corrected, regressed);
+}
+
+static void print_table(const eval_run *ev, const eval_metrics *m, const eval_ablation *abl) {
+    size_t n_methods = 0, n_families = 0;
+    const char **methods = eval_metrics_methods(m, &n_methods);
+    const char **families = eval_metrics_families(m, &n_families);
+    printf("%s: %zu tasks, %zu %s; %s\n\n", ev->o->tasks_path, ev->tasks->count, n_families,
+           n_families == 1 ? "family" : "families", ev->b->label);
+    printf("%-8s %-16s %5s %8s %9s  %-16s %-16s %s\n", "method", "family", "n", "correct",
+           "accuracy", "initial", "corrected", "regressed");
+    for (size_t i = 0; i < n_methods; i++) {
+        eval_summary all = eval_metrics_summarize(m, methods[i], NULL);
+        print_row(methods[i], "all", &all);
+        for (size_t k = 0; k < n_families; k++) {
+            eval_summary s = eval_metrics_summarize(m, methods[i], families[k]);
+            if (s.n)
+                print_row(methods[i], families[k], &s);
+        }
+    }
+    for (size_t i = 0; i < ev->o->n_methods; i++)
+        if (ev->missing[i])
+            printf("\n%s: %zu run%s without a final-answer line, counted as wrong\n",
+                   prcot_method_name(ev->o->methods[i]), ev->missing[i],
+                   ev->missing[i] == 1 ? "" : "s");
+    if (ev->missing[MAX_METHODS])
+        printf("\nablation: %zu run%s without a final-answer line, counted as wrong\n",
+               ev->missing[MAX_METHODS], ev->missing[MAX_METHODS] == 1 ? "" : "s");
+    if (abl && abl->count) {
+        printf("\nablation: prcot with one perspective left out\n");
+        printf("%-28s %5s %8s %9s\n", "left out", "n", "correct", "accuracy");
+        for (size_t i = 0; i < abl->count; i++) {
+            const eval_ablation_row *r = &abl->rows[i];
+            printf("%-28s %5zu %8zu %8.1f%%\n", r->left_out, r->n, r->correct,
+                   r->n ? 100.0 * (double)r->correct / (double)r->n : 0.0);
+        }
+    }
+    free(methods);
+    free(families);
+}
+
+static int print_json(const eval_run *ev, const eval_metrics *m, const eval_ablation *abl) {
+    cJSON *root = eval_report_json(m, abl);
+    if (!root)
+        return -1;
+    cJSON_AddStringToObject(root, "tasks", ev->o->tasks_path);
+    cJSON_AddNumberToObject(root, "n_tasks", (double)ev->tasks->count);
+    cJSON *be = cJSON_AddObjectToObject(root, "backend");
+    if (be) {
+        cJSON_AddStringToObject(be, "kind", ev->b->kind);
+        cJSON_AddStringToObject(be, "label", ev->b->label);
+    }
+    cJSON *missing = cJSON_AddObjectToObject(root, "without_final_answer");
+    for (size_t i = 0; missing && i < ev->o->n_methods; i++)
+        cJSON_AddNumberToObject(missing, prcot_method_name(ev->o->methods[i]),
+                                (double)ev->missing[i]);
+    if (missing && abl)
+        cJSON_AddNumberToObject(missing, "ablation", (double)ev->missing[MAX_METHODS]);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return -1;
+    puts(text);
+    cJSON_free(text);
+    return 0;
+}
+
+/* PR-CoT once per perspective of persp[0..n), leaving that one out. */
+static int run_ablation(eval_run *ev, const size_t *persp, size_t n, eval_ablation *abl) {
+    size_t *rest = malloc(n * sizeof *rest);
+    if (!rest) {
+        cmd_fail("eval: out of memory");
+        return 1;
+    }
+    int status = 0;
+    for (size_t skip = 0; skip < n && status == 0; skip++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (i != skip)
+                rest[k++] = persp[i];
+        const char *name = ev->set->perspectives[persp[skip]].name;
+        const char *brief = strncmp(name, "perspective-", 12) == 0 ? name + 12 : name;
+        char label[160];
+        snprintf(label, sizeof label, "prcot without %s", brief);
+        size_t correct = 0;
+        status = run_method(ev, PRCOT_METHOD_PRCOT, rest, k, label, MAX_METHODS, NULL, &correct);
+        lrc_error err;
+        if (status == 0 && eval_ablation_add(abl, brief, ev->tasks->count, correct, &err) != 0) {
+            cmd_fail("eval: %s", err.msg);
+            status = 1;
+        }
+    }
+    free(rest);
+    return status;
+}
+
+int cmd_eval(int argc, char **argv) {
+    if (cmd_wants_help(argc, argv)) {
+        print_usage(stdout);
+        return 0;
+    }
+    eval_options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc;
+
+    eval_task_set tasks = {0};
+    lrc_error err = {{0}};
+    if (eval_tasks_read(o.tasks_path, (size_t)o.limit, &tasks, &err) != 0) {
+        cmd_fail("eval: %s", err.msg);
+        return 1;
+    }
+    prompt_set set;
+    size_t *idx = NULL, n_persp = 0;
+    int bad_list = 0;
+    if (reason_cli_load_prompts("eval", &o.cli, &set, &idx, &n_persp, &bad_list) != 0) {
+        eval_tasks_free(&tasks);
+        return bad_list ? 2 : 1;
+    }
+    /* The perspectives in run order, as indexes, for the ablation. */
+    size_t *persp = idx;
+    if (!persp) {
+        persp = malloc(n_persp * sizeof *persp);
+        for (size_t i = 0; persp && i < n_persp; i++)
+            persp[i] = i;
+    }
+    int status = 0;
+    if (!persp) {
+        cmd_fail("eval: out of memory");
+        status = 1;
+    } else if (o.ablate && n_persp < 2) {
+        cmd_fail("eval: --ablate needs at least two perspectives (got %zu); widen --perspectives",
+                 n_persp);
+        status = 2;
+    }
+    reason_backend *b = NULL;
+    if (status == 0 && reason_cli_open_backend("eval", &o.cli, &b) != 0)
+        status = 1;
+
+    eval_metrics metrics;
+    eval_ablation abl;
+    eval_metrics_init(&metrics);
+    eval_ablation_init(&abl);
+    eval_run ev = {&o, b, &set, &tasks, 0, 0, {0}};
+    ev.terminal = isatty(STDERR_FILENO);
+    ev.progress = o.progress || ev.terminal;
+
+    struct sigaction sa = {0}, old_sa;
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, &old_sa);
+
+    for (size_t i = 0; status == 0 && i < o.n_methods; i++) {
+        size_t correct;
+        status = run_method(&ev, o.methods[i], persp, n_persp, prcot_method_name(o.methods[i]), i,
+                            &metrics, &correct);
+    }
+    if (status == 0 && o.ablate)
+        status = run_ablation(&ev, persp, n_persp, &abl);
+    sigaction(SIGINT, &old_sa, NULL);
+
+    if (status == 0) {
+        if (o.json) {
+            if (print_json(&ev, &metrics, o.ablate ? &abl : NULL) != 0) {
+                cmd_fail("eval: out of memory writing the JSON report");
+                status = 1;
+            }
+        } else {
+            print_table(&ev, &metrics, o.ablate ? &abl : NULL);
+        }
+    }
+
+    eval_metrics_free(&metrics);
+    eval_ablation_free(&abl);
+    reason_backend_free(b);
+    if (persp != idx)
+        free(persp);
+    free(idx);
+    prompts_free(&set);
+    eval_tasks_free(&tasks);
+    return status;
+}

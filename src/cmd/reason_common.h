@@ -1,0 +1,52 @@
+/*
+ * Options and set-up shared by the reasoning commands (ask, eval): where the
+ * answers come from (a local model or an OpenAI-compatible endpoint), the
+ * sampling settings, the perspectives and the prompt templates. Every
+ * function here prints its own one-line error with the command's name.
+ */
+#ifndef LRC_CMD_REASON_COMMON_H
+#define LRC_CMD_REASON_COMMON_H
+
+#include <stddef.h>
+
+#include "reason/backend.h"
+#include "reason/prompts.h"
+
+typedef struct reason_cli {
+    const char *model_path;   /* --model */
+    const char *endpoint;     /* --endpoint */
+    const char *model_name;   /* --model-name */
+    const char *perspectives; /* --perspectives, or NULL for all */
+    const char *system;       /* --system, or NULL */
+    reason_sampling sampling; /* --temperature, --top-p, --max-tokens, --seed */
+    long parallel;            /* --parallel */
+} reason_cli;
+
+/* The option lines of the help text for the options above. */
+extern const char reason_cli_help[];
+
+void reason_cli_defaults(reason_cli *o);
+
+/* Read the shared option at argv[*i]: "--name VALUE" or "--name=VALUE".
+ * Returns 1 when it was one (and moves *i past its value), 0 when argv[*i]
+ * is not a shared option, and -1 on a bad or missing value (reported). */
+int reason_cli_option(const char *cmd, int argc, char **argv, int *i, reason_cli *o);
+
+/* Check that exactly one backend is chosen and complete. Returns 0, or -1
+ * after reporting the problem (a usage error). */
+int reason_cli_check(const char *cmd, const reason_cli *o);
+
+/* Open the chosen backend. Returns 0, or -1 after reporting the error. */
+int reason_cli_open_backend(const char *cmd, const reason_cli *o, reason_backend **b);
+
+/* Load the prompt templates and turn --perspectives into indexes (*idx is
+ * NULL with *n the total when every perspective runs). Returns 0, or -1
+ * after reporting the error; *bad_list is set when --perspectives was the
+ * problem (a usage error). */
+int reason_cli_load_prompts(const char *cmd, const reason_cli *o, prompt_set *set, size_t **idx,
+                            size_t *n, int *bad_list);
+
+/* Parse an integer in [min, max] for option opt; -1 after reporting. */
+int reason_cli_long(const char *cmd, const char *opt, const char *s, long min, long max, long *out);
+
+#endif

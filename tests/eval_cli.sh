@@ -1,0 +1,200 @@
+#!/bin/sh
+# lrc eval against tests/mock_openai.py with scripted answers for six tasks
+# in two families (tests/data/prcot/). The expected accuracies and rates are
+# worked out by hand below from the script, task by task:
+#
+#   task  expected  cot answer   reflect answer  prcot answer  prcot, biases left out
+#   A1    4         4      ok    4      ok       **4.**  ok     ok
+#   A2    9         6      no    6      no       9       ok     ok
+#   A3    3         4      no    4      no       17      no     3  ok
+#   L1    C         (C) car ok   C      ok       B       no     no
+#   L2    (B)       B      ok    b      ok       Option B ok    ok
+#   L3    A         (none) no    A      ok       (A)     ok     ok
+#
+# cot: 3/6 (arith 1/3, logic 2/3), one run without a final-answer line.
+# reflect: 4/6 (arith 1/3, logic 3/3); initial (the CoT) 3/6; corrected 1 of
+#   3 initially wrong (L3); regressed 0 of 3 initially right.
+# prcot: 4/6 (arith 2/3, logic 2/3); initial 3/6; corrected 2 of 3 (A2, L3);
+#   regressed 1 of 3 (L1). Per family: arith corrected 1/2, regressed 0/1;
+#   logic corrected 1/1, regressed 1/2.
+# ablation: 5/6 with biases-ethics left out, 4/6 with any other left out.
+. "$LRC_TESTDATA/lib.sh"
+PY=/usr/bin/python3
+[ -x "$PY" ] || skip_all "/usr/bin/python3 not found (run ./quickstart to install it)"
+DATA="$LRC_TESTDATA/data/prcot"
+
+KEY="sk-eval-$$-$(date +%s)"
+LRC_API_KEY=$KEY
+export LRC_API_KEY
+unset OPENAI_API_KEY
+XDG_CONFIG_HOME="$TMP/config"
+export XDG_CONFIG_HOME
+MOCK_PID=
+
+start_mock() { # NAME SCRIPT
+    rm -f "$TMP/$1.port"
+    mkdir -p "$TMP/keydir"
+    printf '%s' "$KEY" >"$TMP/keydir/key"
+    "$PY" "$LRC_TESTDATA/mock_openai.py" "$2" "$TMP/$1.port" "$TMP/$1.log" \
+        "$TMP/keydir/key" 60 >"$TMP/$1.mock" 2>&1 &
+    MOCK_PID=$!
+    i=0
+    while [ ! -s "$TMP/$1.port" ] && [ $i -lt 500 ]; do
+        sleep 0.01
+        i=$((i + 1))
+    done
+    rm -rf "$TMP/keydir"
+    URL="http://127.0.0.1:$(cat "$TMP/$1.port" 2>/dev/null)"
+    LOG="$TMP/$1.log"
+}
+
+stop_mock() {
+    if [ -n "$MOCK_PID" ]; then
+        kill "$MOCK_PID" 2>/dev/null
+        wait "$MOCK_PID" 2>/dev/null
+        MOCK_PID=
+    fi
+}
+trap 'stop_mock; rm -rf "$TMP"' EXIT
+
+usage_error() { # DESCRIPTION PATTERN ARGS...
+    desc=$1
+    pattern=$2
+    shift 2
+    "$LRC" eval "$@" >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    [ $rc -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q -- "$pattern" "$TMP/err"
+    check "$desc"
+    [ $rc -eq 2 ] || echo "# exit $rc: $(cat "$TMP/err")"
+}
+
+ok "eval --help exits 0" "$LRC" eval --help
+grep -q -- "--ablate" "$TMP/out" && grep -q -- "--tasks FILE" "$TMP/out"
+check "eval --help lists --tasks and --ablate"
+usage_error "no --tasks is a usage error" "missing --tasks" --endpoint http://127.0.0.1:9 \
+    --model-name m
+usage_error "an unknown method in the list" "unknown method 'tot'" --tasks "$DATA/tasks.jsonl" \
+    --method cot,tot --endpoint http://127.0.0.1:9 --model-name m
+usage_error "a method named twice" "names cot twice" --tasks "$DATA/tasks.jsonl" \
+    --method cot,cot --endpoint http://127.0.0.1:9 --model-name m
+usage_error "--limit 0" "--limit '0'" --tasks "$DATA/tasks.jsonl" --limit 0 \
+    --endpoint http://127.0.0.1:9 --model-name m
+usage_error "--ablate with one perspective" "--ablate needs at least two perspectives" \
+    --tasks "$DATA/tasks.jsonl" --ablate --perspectives biases-ethics \
+    --endpoint http://127.0.0.1:9 --model-name m
+
+printf '{"question": "Q", "answer": "A", "family": "f"}\n{"question": "Q2"}\n' >"$TMP/bad.jsonl"
+"$LRC" eval --tasks "$TMP/bad.jsonl" --endpoint http://127.0.0.1:9 --model-name m \
+    >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q "$TMP/bad.jsonl:2" "$TMP/err"
+check "a bad task line: exit 1 and one line naming the file and line"
+
+# --- every method, the ablation, and the JSON report -----------------------------
+start_mock all "$DATA/eval_script.json"
+"$LRC" eval --tasks "$DATA/tasks.jsonl" --endpoint "$URL" --model-name mock-model --method all \
+    --ablate --json --progress >"$TMP/report.json" 2>"$TMP/report.err"
+check "eval --method all --ablate --json exits 0"
+"$PY" - "$TMP/report.json" "$URL" <<'EOF' >"$TMP/report.check" 2>&1
+import json, sys
+r = json.load(open(sys.argv[1]))
+failures = []
+def expect(what, got, want):
+    if got != want:
+        failures.append("%s: got %r, want %r" % (what, got, want))
+def near(what, got, want):
+    if got is None or want is None:
+        expect(what, got, want)
+    elif abs(got - want) > 1e-9:
+        failures.append("%s: got %r, want %r" % (what, got, want))
+
+expect("schema", r["schema"], "lrc-eval/1")
+expect("n_tasks", r["n_tasks"], 6)
+expect("backend", r["backend"], {"kind": "http", "label": "mock-model at " + sys.argv[2]})
+expect("without_final_answer", r["without_final_answer"],
+       {"cot": 1, "reflect": 0, "prcot": 0, "ablation": 0})
+methods = {m["method"]: m for m in r["methods"]}
+expect("methods", [m["method"] for m in r["methods"]], ["cot", "reflect", "prcot"])
+
+# (n, correct, {family: (n, correct)}, initial correct, corrected, regressed)
+want = {
+    "cot": (6, 3, {"arith": (3, 1), "logic": (3, 2)}, None, None, None),
+    "reflect": (6, 4, {"arith": (3, 1), "logic": (3, 3)}, 3, 1, 0),
+    "prcot": (6, 4, {"arith": (3, 2), "logic": (3, 2)}, 3, 2, 1),
+}
+for name, (n, correct, fams, init, corr, regr) in want.items():
+    m = methods[name]
+    expect(name + " n", m["n"], n)
+    expect(name + " correct", m["correct"], correct)
+    near(name + " accuracy", m["accuracy"], correct / n)
+    got_fams = {f["family"]: (f["n"], f["correct"]) for f in m["families"]}
+    expect(name + " families", got_fams, fams)
+    if init is None:
+        expect(name + " has no initial block", "initial" in m, False)
+        continue
+    expect(name + " initial", (m["initial"]["n"], m["initial"]["correct"]), (6, init))
+    ec, rg = m["error_correction"], m["regression"]
+    expect(name + " correction", (ec["count"], ec["denominator"]), (corr, 6 - init))
+    near(name + " correction rate", ec["rate"], corr / (6 - init))
+    expect(name + " regression", (rg["count"], rg["denominator"]), (regr, init))
+    near(name + " regression rate", rg["rate"], regr / init)
+
+abl = {a["left_out"]: (a["n"], a["correct"]) for a in r["ablation"]}
+expect("ablation", abl, {"alternative-solutions": (6, 4), "biases-ethics": (6, 5),
+                         "information-completeness": (6, 4), "logical-consistency": (6, 4)})
+expect("ablation order", [a["left_out"] for a in r["ablation"]],
+       ["alternative-solutions", "biases-ethics", "information-completeness",
+        "logical-consistency"])
+print("\n".join(failures) if failures else "report ok")
+EOF
+[ "$(cat "$TMP/report.check")" = "report ok" ]
+check "json: accuracies, correction and regression rates and the ablation as scripted"
+grep -v '^report ok$' "$TMP/report.check" | sed 's/^/# /'
+stop_mock
+
+# 6 cot + 6*3 reflect + 6*6 prcot + 4 ablations * 6 tasks * 5 requests
+[ "$(wc -l <"$LOG")" -eq 180 ]
+check "log: 180 requests for every method and the ablation"
+grep -q "^eval: prcot: task 6/6, accuracy 4/6 (66.7%)$" "$TMP/report.err"
+check "progress: one line per task on stderr with --progress"
+grep -q "^lrc: eval: $DATA/tasks.jsonl line 6, cot: stage cot 'Chain of thought': the output has no \"Final answer:\" line.*; counted as wrong$" \
+    "$TMP/report.err"
+check "a chain of thought without an answer is reported and counted wrong"
+
+# --- the text table -----------------------------------------------------------
+start_mock table "$DATA/eval_script.json"
+"$LRC" eval --tasks "$DATA/tasks.jsonl" --endpoint "$URL" --model-name mock-model \
+    --method prcot,cot --limit 3 >"$TMP/table.out" 2>"$TMP/table.err"
+check "eval --method prcot,cot --limit 3 exits 0"
+stop_mock
+# Over A1-A3: prcot is right on A1 and A2 (2/3), the chain of thought on A1
+# only (1/3); A2 is corrected out of A2 and A3, and A1 does not regress.
+awk '$1 == "prcot" && $2 == "all" {print $3, $4, $5, $6, $7, $8, $9, $10, $11}' \
+    "$TMP/table.out" >"$TMP/row"
+want="3 2 66.7% 1/3 (33.3%) 1/2 (50.0%) 0/1 (0.0%)"
+[ "$(cat "$TMP/row")" = "$want" ]
+check "table: the prcot row over three tasks"
+[ "$(cat "$TMP/row")" = "$want" ] || sed 's/^/# got: /' "$TMP/row"
+awk '$1 == "cot" && $2 == "all" {print $3, $4, $5, $6}' "$TMP/table.out" >"$TMP/row"
+[ "$(cat "$TMP/row")" = "3 1 33.3% -" ]
+check "table: the cot row has no initial answer"
+[ "$(awk '$1 == "prcot" || $1 == "cot" {print $1}' "$TMP/table.out" | uniq | tr '\n' ' ')" = "prcot cot " ]
+check "table: methods in the order given"
+[ "$(wc -l <"$LOG")" -eq 21 ]
+check "log: 3 tasks * (6 + 1) requests"
+[ ! -s "$TMP/table.err" ]
+check "no progress lines when stderr is not a terminal"
+
+# --- a backend failure stops the evaluation --------------------------------------
+"$LRC" eval --tasks "$DATA/tasks.jsonl" --endpoint "$URL" --model-name mock-model \
+    >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
+    grep -q "tasks.jsonl line 1, prcot: stage cot 'Chain of thought': $URL" "$TMP/err"
+check "unreachable endpoint: exit 1 and one line naming the task, method and stage"
+
+grep -rqF "$KEY" "$TMP"
+[ $? -ne 0 ]
+check "the key appears in no file under the test folder"
+
+done_testing
