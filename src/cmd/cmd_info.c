@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "hub/hub_cache.h"
 #include "model/model_load.h"
 #include "model/sysmem.h"
 
@@ -26,6 +27,8 @@ static const char usage[] =
     "the files read. Only headers are read, so this is instant on a large model;\n"
     "the tensors are still checked against the config, so a bad file is reported\n"
     "as it would be by a full load.\n"
+    "PATH may also be ORG/NAME[@REVISION] of a model in the Hugging Face Hub\n"
+    "cache (see lrc pull).\n"
     "\n"
     "Options:\n"
     "  --json       print one JSON object instead of text\n"
@@ -289,6 +292,12 @@ int cmd_info(int argc, char **argv) {
     lrc_error err = {{0}};
     info_summary s;
     int rc = 1;
+    char resolved[HUB_PATH_MAX];
+    if (hub_resolve_model_arg(resolved, sizeof resolved, path, &err) < 0) {
+        cmd_fail("info: %s", err.msg);
+        return 1;
+    }
+    path = resolved;
     if (llama_source_open_config(&src, path, &err) < 0 ||
         llama_source_open_weights(&src, &err) < 0 || llama_source_check(&src, &err) < 0)
         goto done;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "hub/hub_cache.h"
 
 /* The tokenizer of a model: tokenizer_path when given, else the model's
  * folder, which for a llama2.c .bin file is the folder holding it. */
@@ -31,6 +32,12 @@ int cmd_load_model(const char *cmd, const char *model_path, const char *tokenize
     lrc_error err;
     memset(m, 0, sizeof *m);
     *tok = NULL;
+    char resolved[HUB_PATH_MAX];
+    if (hub_resolve_model_arg(resolved, sizeof resolved, model_path, &err) < 0) {
+        cmd_fail("%s: %s", cmd, err.msg);
+        return 1;
+    }
+    model_path = resolved;
     if (llama_model_load(m, model_path, &err) < 0) {
         cmd_fail("%s: %s", cmd, err.msg);
         return 1;
