@@ -79,6 +79,7 @@ static void toy_init(toy *m, trainer_model *tm) {
 typedef struct script {
     trainer *t;
     int64_t save_at, pause_at, stop_at;
+    bool save_in_pause; /* request a save while paused, resume once it is written */
     int steps, probes, saves, pauses, resumes;
     int64_t last_step;
     bool order_ok, grad_norm_ok, lr_ok;
@@ -108,10 +109,15 @@ static void on_event(void *ctx, const trainer_event *ev) {
         break;
     case TRAINER_EVENT_SAVE:
         s->saves++;
+        if (s->save_in_pause && s->pauses > s->resumes)
+            trainer_request_resume(s->t);
         break;
     case TRAINER_EVENT_PAUSED:
         s->pauses++;
-        trainer_request_resume(s->t); /* as the studio's UI thread would */
+        if (s->save_in_pause)
+            trainer_request_save(s->t); /* written while paused, before the resume */
+        else
+            trainer_request_resume(s->t); /* as the studio's UI thread would */
         break;
     case TRAINER_EVENT_RESUMED:
         s->resumes++;
@@ -214,9 +220,10 @@ int main(void) {
     snprintf(cdir, sizeof cdir, "%s/checkpoints", nan_run);
     mkdir(cdir, 0777);
 
-    /* An uninterrupted run with a save request at 2 and a pause at 7. */
+    /* An uninterrupted run with a save request at 2 and a pause at 7 during
+     * which a save is requested. */
     toy a;
-    script sa = {.save_at = 2, .pause_at = 7};
+    script sa = {.save_at = 2, .pause_at = 7, .save_in_pause = true};
     int rc = run_toy(&f, straight, false, &a, &sa, 0, &err);
     ok(rc == TRAINER_FINISHED, "straight run finishes (%s)", rc < 0 ? err.msg : "ok");
     ok(sa.steps == 12 && sa.order_ok, "12 step records in order, probes after their step");
@@ -226,10 +233,11 @@ int main(void) {
     ok(sa.pauses == 1 && sa.resumes == 1, "pause and resume requests are picked up");
     snprintf(cdir, sizeof cdir, "%s/checkpoints", straight);
     ok(exists(cdir, "step-000002.safetensors"), "a save request writes a checkpoint");
+    ok(exists(cdir, "step-000007.safetensors"), "a save request while paused writes at once");
     ok(exists(cdir, "step-000005.safetensors") && exists(cdir, "step-000010.safetensors") &&
            exists(cdir, "step-000012.safetensors"),
        "checkpoints every 5 steps and at the end");
-    ok(sa.saves == 4, "four saves reported (%d)", sa.saves);
+    ok(sa.saves == 5, "five saves reported (%d)", sa.saves);
 
     /* Stop at 6, then resume to the end: the same parameters bit for bit. */
     toy b;

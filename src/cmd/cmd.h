@@ -19,11 +19,12 @@ int cmd_generate(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
-/* (prcot: cmd_ask, cmd_eval) */
-/* (corpus: cmd_corpus) */
-/* (toktrain: cmd_tokenizer) */
-/* (hub: cmd_pull) */
-/* (tui: cmd_studio) */
+int cmd_ask(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_corpus(int argc, char **argv);
+int cmd_tokenizer(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_studio(int argc, char **argv);
 
 /* Print "lrc: " + message to stderr. */
 void cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -33,7 +33,7 @@ static const char usage[] =
     "                          of train.jsonl, 23000 at the default fractions)\n"
     "  --eval-size N           held-out tasks per family (default 50)\n"
     "  --episode-fraction X    share of training tasks that also get a full PR-CoT\n"
-    "                          episode, 0..1 (default 0.25)\n"
+    "                          episode, 0..1 (default 0.2)\n"
     "  --mistake-fraction X    share of episodes whose first attempt has a planted\n"
     "                          mistake, 0..1 (default 0.3)\n"
     "  -h, --help              show this help\n";

@@ -7,8 +7,8 @@
  * to run.json; --resume RUN reads them back from there (only --steps,
  * --save-every and --threads may change) and continues from the latest
  * checkpoint, checked against a fingerprint of the settings. The loop itself
- * is src/train/trainer.c; this file parses, sets up, shows progress and
- * exports student/ at the end.
+ * is src/train/trainer.c and the setup and export are distill_session.c,
+ * shared with the studio; this file parses arguments and shows progress.
  *
  * Exit status: 0 done or stopped by SIGINT/SIGTERM (a checkpoint saved),
  * 1 failure, 2 usage error, 3 non-finite loss.
@@ -29,14 +29,13 @@
 #include <cjson/cJSON.h>
 
 #include "cmd/cmd.h"
+#include "cmd/distill_session.h"
 #include "cmd/train_common.h"
 #include "core/blas.h"
 #include "model/llama.h"
 #include "model/tokenizer.h"
 #include "train/lrc.h"
 #include "train/trainer.h"
-
-#define KEEP_CHECKPOINTS 3
 
 static const char usage[] =
     "usage: lrc distill --teacher DIR --rank R --data FILE [--out RUN] [options]\n"
@@ -75,18 +74,9 @@ static const char usage[] =
     "  --save-every N         checkpoint every N steps, 0 for only at the end (default 200)\n"
     "  --resume RUN           continue the run in RUN from its latest checkpoint\n"
     "  --threads N            OpenBLAS threads (default: OPENBLAS_NUM_THREADS or one per core)\n"
-    "  --no-tui               accepted for scripts; this command never draws the studio\n"
+    "  --no-tui               run headless, the only mode of this command (the live view\n"
+    "                         of the same run is 'lrc studio')\n"
     "  -h, --help             show this help\n";
-
-typedef struct distill_options {
-    const char *teacher, *data, *out, *init, *resume;
-    long rank, steps, batch, seq, warmup, probe_every, save_every, threads;
-    double lr, weight_decay, clip, kl_temp, ce_weight, kl_weight, clone_weight, seed;
-    bool shuffle, svd, warmup_given, init_method_given;
-    lr_decay schedule;
-    /* For --resume: which of the changeable settings were given. */
-    bool steps_given, save_every_given;
-} distill_options;
 
 /* ------------------------------------------------------------------------ */
 /* Arguments                                                                */
@@ -102,24 +92,6 @@ static const char *const value_options[] = {
 static bool resume_may_change(const char *opt) {
     return strcmp(opt, "--steps") == 0 || strcmp(opt, "--save-every") == 0 ||
            strcmp(opt, "--threads") == 0 || strcmp(opt, "--resume") == 0;
-}
-
-static void default_options(distill_options *o) {
-    *o = (distill_options){.steps = 1000,
-                           .batch = 4,
-                           .seq = 256,
-                           .lr = 1e-3,
-                           .weight_decay = 0.01,
-                           .clip = 1.0,
-                           .kl_temp = 1.0,
-                           .ce_weight = 1.0,
-                           .kl_weight = 1.0,
-                           .clone_weight = 1.0,
-                           .seed = 1,
-                           .shuffle = true,
-                           .schedule = LR_DECAY_COSINE,
-                           .probe_every = 50,
-                           .save_every = 200};
 }
 
 static int parse_value(distill_options *o, const char *a, const char *v) {
@@ -199,7 +171,7 @@ static int parse_value(distill_options *o, const char *a, const char *v) {
 
 /* Parse argv into o; returns 0, or 2 on a usage error (already reported). */
 static int parse_args(int argc, char **argv, distill_options *o) {
-    default_options(o);
+    distill_options_default(o);
     bool other_given = false;
     const char *other = NULL;
     for (int i = 1; i < argc; i++) {
@@ -240,355 +212,30 @@ static int parse_args(int argc, char **argv, distill_options *o) {
         }
         return 0;
     }
-    if (!o->teacher || !o->rank || !o->data) {
-        cmd_fail("distill: missing %s; run 'lrc distill --help'", !o->teacher ? "--teacher DIR"
-                                                                  : !o->rank  ? "--rank R"
-                                                                              : "--data FILE");
-        return TRAIN_EXIT_USAGE;
-    }
-    if (o->init && o->init_method_given) {
-        cmd_fail("distill: --init and --init-method cannot be given together (--init loads "
-                 "every tensor from its file); drop one of them");
-        return TRAIN_EXIT_USAGE;
-    }
-    if (!o->warmup_given)
-        o->warmup = o->steps / 10;
-    if (o->warmup > o->steps) {
-        cmd_fail("distill: --warmup %ld exceeds --steps %ld; give a warmup of at most the steps",
-                 o->warmup, o->steps);
-        return TRAIN_EXIT_USAGE;
-    }
-    return 0;
+    return distill_options_check(o);
 }
-
-/* ------------------------------------------------------------------------ */
-/* Settings (run.json)                                                      */
-/* ------------------------------------------------------------------------ */
-
-static cJSON *settings_json(const distill_options *o, size_t probe_rows) {
-    char teacher[4096], data[4096], init[4096];
-    train_absolute_path(teacher, sizeof teacher, o->teacher);
-    train_absolute_path(data, sizeof data, o->data);
-    if (o->init)
-        train_absolute_path(init, sizeof init, o->init);
-
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "command", "distill");
-    cJSON_AddStringToObject(j, "teacher", teacher);
-    cJSON_AddNumberToObject(j, "rank", (double)o->rank);
-    cJSON_AddStringToObject(j, "data", data);
-    cJSON_AddNumberToObject(j, "steps", (double)o->steps);
-    cJSON_AddNumberToObject(j, "batch", (double)o->batch);
-    cJSON_AddNumberToObject(j, "seq", (double)o->seq);
-    cJSON_AddNumberToObject(j, "lr", o->lr);
-    cJSON_AddNumberToObject(j, "lr_min", 0.0);
-    cJSON_AddNumberToObject(j, "warmup", (double)o->warmup);
-    cJSON_AddStringToObject(j, "schedule", lr_decay_name(o->schedule));
-    cJSON_AddNumberToObject(j, "weight_decay", o->weight_decay);
-    cJSON_AddNumberToObject(j, "adam_beta1", 0.9);
-    cJSON_AddNumberToObject(j, "adam_beta2", 0.999);
-    cJSON_AddNumberToObject(j, "adam_eps", 1e-8);
-    cJSON_AddNumberToObject(j, "clip", o->clip);
-    cJSON_AddNumberToObject(j, "kl_temp", o->kl_temp);
-    cJSON_AddNumberToObject(j, "ce_weight", o->ce_weight);
-    cJSON_AddNumberToObject(j, "kl_weight", o->kl_weight);
-    cJSON_AddNumberToObject(j, "clone_weight", o->clone_weight);
-    cJSON_AddNumberToObject(j, "seed", o->seed);
-    cJSON_AddStringToObject(j, "shuffle", o->shuffle ? "on" : "off");
-    if (o->init)
-        cJSON_AddStringToObject(j, "init", init);
-    else
-        cJSON_AddNullToObject(j, "init");
-    cJSON_AddStringToObject(j, "init_method", o->svd ? "svd" : "random");
-    cJSON_AddBoolToObject(j, "tie_head", true);
-    cJSON_AddNumberToObject(j, "probe_every", (double)o->probe_every);
-    cJSON_AddNumberToObject(j, "probe_rows", (double)probe_rows);
-    cJSON_AddNumberToObject(j, "save_every", (double)o->save_every);
-    cJSON_AddNumberToObject(j, "keep_checkpoints", KEEP_CHECKPOINTS);
-    cJSON_AddNumberToObject(j, "threads", (double)o->threads);
-    return j;
-}
-
-/* Fill o from a run's settings (strings point into settings). */
-static int options_from_settings(distill_options *o, const cJSON *s, const char *run) {
-    const char *schedule, *shuffle, *method;
-    lrc_error err;
-    if (train_json_string("distill", s, run, "teacher", false, &o->teacher) < 0 ||
-        train_json_string("distill", s, run, "data", false, &o->data) < 0 ||
-        train_json_string("distill", s, run, "init", true, &o->init) < 0 ||
-        train_json_string("distill", s, run, "schedule", false, &schedule) < 0 ||
-        train_json_string("distill", s, run, "shuffle", false, &shuffle) < 0 ||
-        train_json_string("distill", s, run, "init_method", false, &method) < 0 ||
-        train_json_long("distill", s, run, "rank", &o->rank) < 0 ||
-        train_json_long("distill", s, run, "batch", &o->batch) < 0 ||
-        train_json_long("distill", s, run, "seq", &o->seq) < 0 ||
-        train_json_long("distill", s, run, "warmup", &o->warmup) < 0 ||
-        train_json_long("distill", s, run, "probe_every", &o->probe_every) < 0 ||
-        train_json_number("distill", s, run, "lr", &o->lr) < 0 ||
-        train_json_number("distill", s, run, "weight_decay", &o->weight_decay) < 0 ||
-        train_json_number("distill", s, run, "clip", &o->clip) < 0 ||
-        train_json_number("distill", s, run, "kl_temp", &o->kl_temp) < 0 ||
-        train_json_number("distill", s, run, "ce_weight", &o->ce_weight) < 0 ||
-        train_json_number("distill", s, run, "kl_weight", &o->kl_weight) < 0 ||
-        train_json_number("distill", s, run, "clone_weight", &o->clone_weight) < 0 ||
-        train_json_number("distill", s, run, "seed", &o->seed) < 0)
-        return -1;
-    if (!o->steps_given && train_json_long("distill", s, run, "steps", &o->steps) < 0)
-        return -1;
-    if (!o->save_every_given &&
-        train_json_long("distill", s, run, "save_every", &o->save_every) < 0)
-        return -1;
-    if (lr_decay_parse(schedule, &o->schedule, &err) < 0) {
-        cmd_fail("distill: %s/run.json: key \"schedule\": %s", run, err.msg);
-        return -1;
-    }
-    o->shuffle = strcmp(shuffle, "on") == 0;
-    o->svd = strcmp(method, "svd") == 0;
-    if (o->rank < 1 || o->batch < 1 || o->seq < 1 || o->warmup < 0 || o->probe_every < 0 ||
-        o->save_every < 0) {
-        cmd_fail("distill: %s/run.json: rank, batch, seq, warmup, probe_every or save_every is "
-                 "out of range; the run folder is damaged, start a new run",
-                 run);
-        return -1;
-    }
-    if (o->warmup > o->steps) {
-        cmd_fail("distill: --steps %ld is below the run's warmup of %ld steps; give a larger "
-                 "--steps",
-                 o->steps, o->warmup);
-        return -1;
-    }
-    return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Progress                                                                 */
-/* ------------------------------------------------------------------------ */
 
 /* ------------------------------------------------------------------------ */
 /* Run                                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* Everything a run holds, freed by setup_free in any state. */
-typedef struct setup {
-    llama_model teacher;
-    tokenizer *tok;
-    train_data data;
-    lrc_student student;
-    adamw opt;
-    trainer_lrc lt;
-    trainer_model model;
-    trainer tr;
-    runlog log;
-    rundir rd;
-    cJSON *settings;
-} setup;
-
-static void setup_free(setup *s) {
-    runlog_close(&s->log);
-    trainer_free(&s->tr);
-    trainer_lrc_free(&s->lt);
-    adamw_free(&s->opt);
-    lrc_free(&s->student);
-    train_data_free(&s->data);
-    if (s->tok)
-        tokenizer_free(s->tok);
-    rundir_unlock(&s->rd);
-    llama_model_free(&s->teacher);
-    cJSON_Delete(s->settings);
-}
-
-/* Load the teacher, data and student and check them against o, creating
- * nothing on disk. With resume, the parameters come later from the
- * checkpoint, so the init is the cheap random one. */
-static int prepare(setup *s, const distill_options *o, bool resume) {
-    lrc_error err;
-    if (llama_model_load(&s->teacher, o->teacher, &err) < 0) {
-        train_fail("distill", err.msg);
-        return -1;
-    }
-    const llama_config *tc = &s->teacher.cfg;
-    if (o->rank > tc->d) {
-        cmd_fail("distill: --rank %ld exceeds the hidden size %d of teacher %s; give a rank in "
-                 "1..%d",
-                 o->rank, tc->d, o->teacher, tc->d);
-        return -1;
-    }
-    if (tc->max_seq > 0 && o->seq > tc->max_seq) {
-        cmd_fail("distill: --seq %ld exceeds the context of %d tokens of teacher %s; give a "
-                 "smaller --seq",
-                 o->seq, tc->max_seq, o->teacher);
-        return -1;
-    }
-
-    /* The tokenizer is needed for text and JSONL; .u32 ids need none. */
-    lrc_error tok_err;
-    if (tokenizer_load(&s->tok, o->teacher, &tok_err) < 0)
-        s->tok = NULL;
-    if (train_data_load(&s->data, o->data, DATA_FORMAT_AUTO, s->tok, tc->V, &err) < 0) {
-        if (!s->tok && strstr(err.msg, "needs a tokenizer"))
-            cmd_fail("distill: %s; the teacher's tokenizer did not load (%s); give token ids "
-                     "as a .u32 file instead",
-                     err.msg, tok_err.msg);
-        else
-            train_fail("distill", err.msg);
-        return -1;
-    }
-    size_t probe_rows = o->probe_every > 0 ? (size_t)o->batch : 0;
-    if (train_data_set_window(&s->data, (size_t)o->seq, probe_rows, &err) < 0) {
-        if (probe_rows > 0 && strstr(err.msg, "probe rows"))
-            cmd_fail(
-                "distill: %s; or give a smaller --batch or --probe-every 0 (the probe holds out "
-                "--batch windows)",
-                err.msg);
-        else
-            train_fail("distill", err.msg);
-        return -1;
-    }
-
-    lrc_options lo = {.rank = (int)o->rank, .tie_head = true, .B = (int)o->batch, .T = (int)o->seq};
-    if (lrc_init(&s->student, &s->teacher, &lo, &err) < 0) {
-        train_fail("distill", err.msg);
-        return -1;
-    }
-    int rc = 0;
-    if (!resume && o->init)
-        rc = lrc_import(&s->student, o->init, &err);
-    else if (!resume && o->svd)
-        rc = lrc_init_svd(&s->student, &err);
-    else
-        lrc_init_random(&s->student, (uint64_t)o->seed);
-    if (rc < 0) {
-        train_fail("distill", err.msg);
-        return -1;
-    }
-
-    adamw_config ac = adamw_config_default();
-    ac.weight_decay = o->weight_decay;
-    lrc_loss_config loss = lrc_loss_config_default();
-    loss.w_ce = o->ce_weight;
-    loss.w_kl = o->kl_weight;
-    loss.w_clone = o->clone_weight;
-    loss.tau = o->kl_temp;
-    if (adamw_init(&s->opt, s->student.n_params, &ac, &err) < 0 ||
-        param_adamw_exclude_norms(s->student.tensors, s->student.n_tensors, &s->opt, &err) < 0 ||
-        trainer_lrc_init(&s->lt, &s->student, &loss, &s->model, &err) < 0) {
-        train_fail("distill", err.msg);
-        return -1;
-    }
-    return 0;
-}
-
-static trainer_config trainer_settings(const distill_options *o) {
-    trainer_config c = {
-        .steps = o->steps,
-        .batch = (size_t)o->batch,
-        .seq = (size_t)o->seq,
-        .shuffle = o->shuffle,
-        .seed = (uint64_t)o->seed,
-        .schedule = {.lr = o->lr,
-                     .lr_min = 0.0,
-                     .warmup = o->warmup,
-                     .total = o->steps,
-                     .decay = o->schedule},
-        .clip = o->clip,
-        .probe_every = o->probe_every,
-        .save_every = o->save_every,
-        .keep = KEEP_CHECKPOINTS,
-    };
-    return c;
-}
-
-static int export_student(setup *s, const char *teacher_dir) {
-    lrc_error err;
-    char dir[RUNDIR_PATH_MAX + 16];
-    if (rundir_join(dir, sizeof dir, s->rd.path, "student", &err) < 0) {
-        train_fail("distill", err.msg);
-        return -1;
-    }
-    char tmp[RUNDIR_PATH_MAX + 32];
-    if (train_export_begin("distill", dir, tmp, sizeof tmp) < 0)
-        return -1;
-    if (lrc_export_hf(&s->student, tmp, &err) < 0 ||
-        lrc_copy_tokenizer_files(teacher_dir, tmp, &err) < 0) {
-        train_export_abort(tmp);
-        cmd_fail("distill: exporting the student: %s; the last checkpoint is saved: fix the cause, "
-                 "then 'lrc distill --resume %s' retries the export",
-                 err.msg, s->rd.path);
-        return -1;
-    }
-    if (train_export_commit("distill", tmp, dir) < 0)
-        return -1;
-    printf("student written to %s\n", dir);
-    return 0;
-}
-
-static int train(setup *s, const distill_options *o) {
-    lrc_error err;
-    train_progress p;
-    train_progress_init(&p, "distill", o->steps);
-    trainer_outcome outcome = TRAINER_FINISHED;
-
-    fprintf(stderr,
-            "distill: teacher %s (d %d, %d layers), rank %ld, %zu trainable parameters; data %zu "
-            "tokens (%zu for training); run %s, from step %lld of %ld\n",
-            o->teacher, s->teacher.cfg.d, s->teacher.cfg.n_layers, o->rank, s->student.n_params,
-            s->data.n_tokens, s->data.n_train, s->rd.path, (long long)s->tr.step, o->steps);
-    train_install_signals(&s->tr);
-    int rc = trainer_run(&s->tr, train_progress_report, &p, &outcome, &err);
-    train_restore_signals();
-    if (p.line_open)
-        fputc('\n', stderr);
-
-    train_run run = {"distill", &s->rd, &s->log, &s->tr};
-    int status;
-    if (train_run_ended_early(&run, rc, outcome, err.msg, &status))
-        return status;
-    return export_student(s, o->teacher) < 0 ? 1 : 0;
-}
-
-static int run_new(distill_options *o) {
-    setup s;
-    memset(&s, 0, sizeof s);
+/* Train with the progress line on stderr and Ctrl-C turned into a stop. */
+static int run(distill_options *o) {
+    distill_session s;
     int status = 1;
-
-    if (prepare(&s, o, false) < 0)
-        goto done;
-    s.settings = settings_json(o, s.data.probe_rows);
-    trainer_config tc = trainer_settings(o);
-    if (!s.settings || train_settings_fingerprint(s.settings, tc.fingerprint) < 0) {
-        cmd_fail("distill: out of memory for the settings");
-        goto done;
+    if (distill_session_open(&s, o) == 0) {
+        train_progress p;
+        train_progress_init(&p, "distill", o->steps);
+        distill_session_print_start(&s, o);
+        train_install_signals(&s.tr);
+        status = distill_session_run(&s, o, train_progress_report, &p);
+        train_restore_signals();
+        if (p.line_open)
+            fputc('\n', stderr);
+        if (s.student_dir[0])
+            printf("student written to %s\n", s.student_dir);
     }
-
-    train_run run = {"distill", &s.rd, &s.log, &s.tr};
-    if (train_run_create(&run, o->out, o->teacher, (int)o->rank, s.settings, &tc, &s.model, &s.opt,
-                         &s.data) < 0)
-        goto done;
-    status = train(&s, o);
-
-done:
-    setup_free(&s);
-    return status;
-}
-
-static int run_resume(distill_options *o) {
-    setup s;
-    memset(&s, 0, sizeof s);
-    int status = 1;
-
-    train_run run = {"distill", &s.rd, &s.log, &s.tr};
-    if (train_run_open(&run, o->resume, &s.settings) < 0 ||
-        options_from_settings(o, s.settings, s.rd.path) < 0 || prepare(&s, o, true) < 0)
-        goto done;
-
-    trainer_config tc = trainer_settings(o);
-    if (train_run_resume(&run, s.settings, &tc, &s.model, &s.opt, &s.data, o->steps, o->save_every,
-                         o->threads) < 0)
-        goto done;
-    status = train(&s, o);
-
-done:
-    setup_free(&s);
+    distill_session_free(&s);
     return status;
 }
 
@@ -602,5 +249,5 @@ int cmd_distill(int argc, char **argv) {
     if (rc)
         return rc;
     blas_set_threads((int)o.threads);
-    return o.resume ? run_resume(&o) : run_new(&o);
+    return run(&o);
 }

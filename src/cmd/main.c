@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 
@@ -18,10 +19,12 @@ static const lrc_command commands[] = {
     {"perplexity", "measure a model's perplexity on a text file", cmd_perplexity},
     {"distill", "distil a teacher into a low-rank student (Low-Rank Clone)", cmd_distill},
     {"pretrain", "train every weight of a model from a config", cmd_pretrain},
-    /* (prcot: ask, eval) */
-    /* (corpus: corpus) */
-    /* (toktrain: tokenizer) */
-    /* (hub: pull) */
+    {"studio", "open the studio: pick a teacher, distil it and watch it live", cmd_studio},
+    {"ask", "answer a question with PR-CoT, CoT or one reflection", cmd_ask},
+    {"eval", "measure CoT and PR-CoT accuracy on a JSONL task set", cmd_eval},
+    {"corpus", "write the PR-CoT curriculum: training text and held-out tasks", cmd_corpus},
+    {"tokenizer", "train a byte-level BPE tokenizer (lrc tokenizer train)", cmd_tokenizer},
+    {"pull", "download a model from the Hugging Face Hub into the cache", cmd_pull},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];
@@ -56,7 +59,12 @@ static void print_usage(FILE *out) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        /* TODO: open the studio once it exists; until then show the usage. */
+        /* On a terminal, lrc alone opens the studio; in a pipe, the usage. */
+        if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+            char name[] = "studio";
+            char *studio_argv[] = {name, NULL};
+            return cmd_studio(1, studio_argv);
+        }
         print_usage(stdout);
         return 0;
     }

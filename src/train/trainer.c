@@ -198,16 +198,23 @@ static bool probe_enabled(const trainer *t) {
 }
 
 /* Wait while a pause is requested; returns when resumed or stopped. */
-static void wait_while_paused(trainer *t, trainer_report_fn report, void *ctx) {
+/* Sleep while a pause is requested. A save requested during the pause is
+ * written at once, so a paused run can be checkpointed without resuming. */
+static int wait_while_paused(trainer *t, trainer_report_fn report, void *ctx, lrc_error *err) {
     if (!atomic_load(&t->pause_requested) || atomic_load(&t->stop_requested))
-        return;
+        return 0;
     trainer_event ev = {.kind = TRAINER_EVENT_PAUSED, .total_steps = t->cfg.steps};
     report_event(report, ctx, &ev);
     struct timespec nap = {0, PAUSE_POLL_NS};
-    while (atomic_load(&t->pause_requested) && !atomic_load(&t->stop_requested))
+    while (atomic_load(&t->pause_requested) && !atomic_load(&t->stop_requested)) {
+        if (atomic_exchange(&t->save_requested, 0) && t->saved_step != t->step &&
+            save(t, report, ctx, err) < 0)
+            return -1;
         nanosleep(&nap, NULL);
+    }
     ev.kind = TRAINER_EVENT_RESUMED;
     report_event(report, ctx, &ev);
+    return 0;
 }
 
 int trainer_run(trainer *t, trainer_report_fn report, void *report_ctx, trainer_outcome *outcome,
@@ -224,7 +231,8 @@ int trainer_run(trainer *t, trainer_report_fn report, void *report_ctx, trainer_
     }
 
     while (t->step < c->steps) {
-        wait_while_paused(t, report, report_ctx);
+        if (wait_while_paused(t, report, report_ctx, err) < 0)
+            return -1;
         if (atomic_load(&t->stop_requested))
             break;
 

@@ -1,0 +1,80 @@
+#!/bin/sh
+# The studio's Ask screen in a real terminal (tmux). While a distillation
+# runs, a question typed on the readline prompt goes to the teacher with
+# PR-CoT. Every stage (chain of thought, four reflections, synthesis) fills
+# its own pane and shows its seconds, and training keeps running meanwhile.
+# The question lands in the history file; F2 and F3 switch method and model.
+. "$LRC_TESTDATA/lib.sh"
+. "$LRC_TESTDATA/studio_lib.sh"
+fixture="$(dirname "$LRC")/tests/make_model_fixture"
+[ -x "$fixture" ] || skip_all "tests/make_model_fixture is not built"
+
+# A tiny teacher with a context long enough for the PR-CoT prompts, and the
+# 128-id tokenizer of the reference model.
+"$fixture" "$TMP/teacher" d=48 layers=2 heads=4 kv_heads=2 mlp=96 vocab=128 seq=2048 \
+    >/dev/null 2>&1 &&
+    cp "$LRC_TESTDATA/reference/data/llama-f32/tokenizer.json" \
+        "$LRC_TESTDATA/reference/data/llama-f32/tokenizer_config.json" "$TMP/teacher/"
+check "the teacher fixture is written"
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
+    printf 'the cat sat on the mat. the dog ran to the cat and the cat ran away. %s\n' "$i"
+done >"$TMP/text.txt"
+
+STUDIO_ENV="XDG_STATE_HOME=$TMP/state" start_studio 120 40 --data text.txt --rank 16 \
+    --steps 1000000 --warmup 0 --batch 2 --seq 16 --probe-every 50 --save-every 0 --threads 1 \
+    "$TMP/teacher"
+wait_for 'teachers'
+tmux -L "$sock" send-keys Enter
+wait_for 'RUNNING' 30
+check "the distillation runs"
+
+tmux -L "$sock" send-keys a
+wait_for 'lrc studio · ask +method prcot \(F2\) +answers: student \(F3\)'
+check "a opens Ask with PR-CoT and the student"
+tmux -L "$sock" send-keys F3
+wait_for 'answers: teacher \(F3\)'
+check "F3 switches to the teacher"
+
+# Typing: the line shows the text and training steps keep coming.
+tmux -L "$sock" send-keys -l "what is 2 + 3?"
+wait_for '^question> what is 2 \+ 3\?'
+check "the question line shows the typed text"
+s1=$(screen | sed -n 's/.*training step \([0-9]*\)\/.*/\1/p')
+sleep 0.5
+s2=$(screen | sed -n 's/.*training step \([0-9]*\)\/.*/\1/p')
+[ -n "$s1" ] && [ "$s2" -gt "$s1" ]
+check "training goes on while the user types (step $s1 -> $s2)"
+
+tmux -L "$sock" send-keys Enter
+wait_for '6 Synthesis · [0-9.]+s' 60
+check "the synthesis pane ends with its seconds"
+screen >"$TMP/ask"
+for title in 'Chain of thought' 'Alternative solutions' 'Biases and ethics' \
+    'Information completeness' 'Logical consistency'; do
+    grep -Eq "[1-5] $title · [0-9.]+s" "$TMP/ask"
+    check "the '$title' pane ends with its seconds"
+done
+grep -q 'teacher: .*/teacher' "$TMP/ask"
+check "the panes are labelled with the teacher's path"
+[ "$(grep -c '│[^│ ]' "$TMP/ask")" -gt 6 ]
+check "the panes hold streamed text"
+grep -Eq '^ (answer: .*\([0-9.]+s\)|no answer: stage synthesis)' "$TMP/ask"
+check "the answer line reports the synthesis"
+
+grep -qx 'what is 2 + 3?' "$TMP/state/lrc/history"
+check "the question is saved in \$XDG_STATE_HOME/lrc/history"
+tmux -L "$sock" send-keys F2
+wait_for 'method cot \(F2\)'
+check "F2 switches the method to cot"
+tmux -L "$sock" send-keys Up
+wait_for '^question> what is 2 \+ 3\?'
+check "Up recalls the question from the history"
+
+tmux -L "$sock" send-keys Escape
+wait_for 'lrc studio · distill'
+check "Esc goes back to the Distill screen"
+tmux -L "$sock" send-keys q
+wait_file "$TMP/studio.rc" 30 && [ "$(cat "$TMP/studio.rc")" = 0 ]
+check "q stops the run and quits with status 0"
+
+done_testing

@@ -1,0 +1,84 @@
+# Helpers for the studio's terminal tests, sourced after lib.sh: a tmux server
+# on a private socket (killed on exit), a pane of a given size running the
+# studio, captures of the screen and polls with a timeout.
+command -v tmux >/dev/null 2>&1 || skip_all "tmux is not installed (quickstart installs it)"
+locale -a 2>/dev/null | grep -qi '^c\.utf-\?8$' || skip_all "no C.UTF-8 locale"
+
+# Each start gets its own server (lrc-test-PID-N), because a new server on a
+# socket whose old server is still exiting can fail to start.
+studio_n=0
+sock="lrc-test-$$-0"
+sock_path=
+
+# kill_server: end the current server and remove its socket file.
+kill_server() {
+    tmux -L "$sock" kill-server 2>/dev/null
+    [ -n "$sock_path" ] && rm -f "$sock_path"
+    sock_path=
+}
+trap 'kill_server; rm -rf "$TMP"' EXIT
+
+# start_studio COLS ROWS ARGS...: run "lrc studio ARGS" in $TMP in a new
+# pane; its stderr goes to $TMP/studio.err and its exit status to
+# $TMP/studio.rc. Set STUDIO_ENV for extra variables (NAME=VALUE ...), and
+# STUDIO_SUBCOMMAND= (empty) to run plain "lrc".
+start_studio() {
+    cols=$1
+    rows=$2
+    shift 2
+    rm -f "$TMP/studio.rc"
+    printf 'cd "%s" && env TERM=xterm-256color LC_ALL=C.UTF-8 %s "%s" %s' \
+        "$TMP" "${STUDIO_ENV:-}" "$LRC" "${STUDIO_SUBCOMMAND-studio}" >"$TMP/studio.cmd"
+    for a in "$@"; do
+        printf ' "%s"' "$a" >>"$TMP/studio.cmd"
+    done
+    printf ' 2>"%s/studio.err"; echo $? >"%s/studio.rc"; sleep 120\n' "$TMP" "$TMP" \
+        >>"$TMP/studio.cmd"
+    kill_server
+    studio_n=$((studio_n + 1))
+    sock="lrc-test-$$-$studio_n"
+    tmux -L "$sock" new-session -d -x "$cols" -y "$rows" "sh $TMP/studio.cmd"
+    sock_path=$(tmux -L "$sock" display-message -p '#{socket_path}' 2>/dev/null)
+}
+
+# screen: the pane's text now.
+screen() {
+    tmux -L "$sock" capture-pane -p
+}
+
+# wait_for PATTERN [SECONDS]: poll the screen every 0.2 s until a line
+# matches the extended regular expression; fails after SECONDS (default 20),
+# or at once when the studio has exited.
+wait_for() {
+    if [ -e "$TMP/studio.rc" ]; then
+        sed 's/^/# studio stderr: /' "$TMP/studio.err" 2>/dev/null | head -5
+        return 1
+    fi
+    i=0
+    limit=$((${2:-20} * 5))
+    while [ "$i" -lt "$limit" ]; do
+        screen >"$TMP/screen" 2>/dev/null
+        grep -Eq -- "$1" "$TMP/screen" && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    sed 's/^/# screen: /' "$TMP/screen" | head -50
+    return 1
+}
+
+# wait_file PATH [SECONDS]: poll until PATH exists.
+wait_file() {
+    i=0
+    limit=$((${2:-20} * 5))
+    while [ "$i" -lt "$limit" ]; do
+        [ -e "$1" ] && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# current_step: the step counter of the Distill screen's progress line.
+current_step() {
+    screen | sed -n 's/^ *step \([0-9]*\)\/.*/\1/p' | head -1
+}
