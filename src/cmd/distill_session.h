@@ -54,7 +54,7 @@ typedef struct distill_session {
     rundir rd;
     cJSON *settings;
     char student_dir[RUNDIR_PATH_MAX + 16]; /* RUN/student once exported, else "" */
-    char teacher_dir[4096]; /* --teacher as a local path (a Hub id resolved) */
+    char teacher_dir[4096];                 /* --teacher as a local path (a Hub id resolved) */
 } distill_session;
 
 /* The defaults of `lrc distill` (lrc-distill(1)). */
