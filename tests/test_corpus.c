@@ -1,7 +1,9 @@
 /*
  * Corpus tasks, checked against solvers written here from the question text
  * alone: arithmetic word problems are re-solved sentence by sentence and
- * every "a + b = c" line is recomputed; orderings are solved from their
+ * every step's column work (each digit, carry and borrow, and the restated
+ * result) is checked from its meaning, in chains of thought, attempts and
+ * the reviews that work the steps again; orderings are solved from their
  * facts; syllogism answers follow from their form; commonsense comparisons
  * pick the larger or smaller stated figure. For every family the chain of
  * thought and the synthesis end in a final answer that answer_match accepts,
@@ -108,37 +110,261 @@ static int solve_arith(const char *question) {
     return understood ? v : -1;
 }
 
-/* Every "Step i: ...: a OP b = c." line computes correctly and the last c is
+/* Column work, checked from the meaning of each line: a step "Step i:
+ * ...: A op B." is followed by one line per column from the ones ("ones:
+ * 7+8=15, write 5 carry 1.") and "So A op B = C". Each column line must use
+ * the digits of A and B at its place (0 where a number has none, the top
+ * digit plus 10 when a subtraction borrows, the whole single digit B for a
+ * multiplication), add or take the carry or borrow from the column before
+ * (and only when there is one), compute its value, write its last digit and
+ * pass the rest on; the top column writes its whole value. Two single-digit
+ * operands have no column lines. The written digits, read as a number, must
+ * be C, and C must be A op B. */
+
+static const char *const places[] = {"ones", "tens", "hundreds", "thousands"};
+
+static int digit_at(int v, int i) {
+    while (i-- > 0)
+        v /= 10;
+    return v % 10;
+}
+
+static int n_digits(int v) {
+    int n = 1;
+    for (; v >= 10; v /= 10)
+        n++;
+    return n;
+}
+
+/* Copy the line at *p into line (without the newline) and advance *p. */
+static bool next_line(const char **p, char *line, size_t cap) {
+    if (!*p || !**p)
+        return false;
+    const char *eol = strchr(*p, '\n');
+    size_t len = eol ? (size_t)(eol - *p) : strlen(*p);
+    if (len >= cap)
+        return false;
+    memcpy(line, *p, len);
+    line[len] = '\0';
+    *p = eol ? eol + 1 : *p + len;
+    return true;
+}
+
+/* The operator at s ("+", "-" or the multiplication sign), its length in
+ * *len; 0 when none. */
+static char op_at(const char *s, size_t *len) {
+    if (strncmp(s, "\xc3\x97", 2) == 0) {
+        *len = 2;
+        return 'x';
+    }
+    *len = 1;
+    return *s == '+' || *s == '-' ? *s : 0;
+}
+
+/* Parse "A op B" at s into a, op, b; returns the text after B or NULL. */
+static const char *parse_calc(const char *s, int *a, char *op, int *b) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != ' ')
+        return NULL;
+    size_t len;
+    *op = op_at(end + 1, &len);
+    if (!*op || end[1 + len] != ' ')
+        return NULL;
+    const char *q = end + 2 + len;
+    char *end2;
+    long w = strtol(q, &end2, 10);
+    if (end2 == q)
+        return NULL;
+    *a = (int)v;
+    *b = (int)w;
+    return end2;
+}
+
+/* A non-negative integer at *s; advances *s. -1 when there is none. */
+static int read_int(const char **s) {
+    if (**s < '0' || **s > '9')
+        return -1;
+    int v = 0;
+    for (; **s >= '0' && **s <= '9'; (*s)++)
+        v = v * 10 + (**s - '0');
+    return v;
+}
+
+/* One column line "<place>: XopY[opK]=T, write W[ carry C| borrow 1]."
+ * checked against column i of a op b with carry_in; the top column (top)
+ * writes its whole value and passes nothing on. Sets *carry_out and
+ * *written. */
+static bool check_column(const char *line, int i, bool top, int a, char op, int b, int carry_in,
+                         int *carry_out, int *written) {
+    size_t pl = strlen(places[i]), len;
+    if (strncmp(line, places[i], pl) != 0 || strncmp(line + pl, ": ", 2) != 0)
+        return false;
+    const char *r = line + pl + 2;
+    int x = read_int(&r);
+    char o = op_at(r, &len);
+    if (x < 0 || o != op)
+        return false;
+    r += len;
+    int y = read_int(&r), k = 0;
+    if (y < 0)
+        return false;
+    if (*r == '+' || *r == '-') {
+        if (*r != (op == '-' ? '-' : '+'))
+            return false;
+        r++;
+        k = read_int(&r);
+        if (k <= 0)
+            return false;
+    }
+    int t, w, c = 0, n = -1;
+    char word[8];
+    if (sscanf(r, "=%d, write %d %7[a-z] %d.%n", &t, &w, word, &c, &n) == 4 && n >= 0 &&
+        r[n] == '\0') {
+        if (c <= 0 || strcmp(word, op == '-' ? "borrow" : "carry") != 0)
+            return false;
+    } else {
+        n = -1;
+        c = 0;
+        if (sscanf(r, "=%d, write %d.%n", &t, &w, &n) != 2 || n < 0 || r[n] != '\0')
+            return false;
+    }
+    if (k != carry_in || y != (op == 'x' ? b : digit_at(b, i)))
+        return false;
+    int da = digit_at(a, i);
+    if (op == '-') {
+        bool borrow = da - y - k < 0;
+        if (x != (borrow ? da + 10 : da) || t != x - y - k || w != t || c != (borrow ? 1 : 0))
+            return false;
+    } else {
+        int want = op == '+' ? x + y + k : x * y + k;
+        if (x != da || t != want)
+            return false;
+        if (top ? w != t || c != 0 : w != t % 10 || c != t / 10)
+            return false;
+    }
+    *carry_out = c;
+    *written = w;
+    return true;
+}
+
+/* Check the step opened by step_line (its calculation after the last ": ")
+ * and its column lines at *p; on success *result is C. The "So" line may go
+ * on after C (", not D. Wrong..." or ". Correct."). */
+static bool check_step(const char *step_line, const char **p, int *result) {
+    const char *calc = NULL;
+    for (const char *c = step_line; (c = strstr(c, ": ")) != NULL; c++)
+        calc = c + 2;
+    int a, b;
+    char op;
+    const char *r = calc ? parse_calc(calc, &a, &op, &b) : NULL;
+    if (!r || strcmp(r, ".") != 0 || (op == 'x' && (b < 2 || b > 9)))
+        return false;
+    int right = op == '+' ? a + b : op == '-' ? a - b : a * b;
+    if (right < 0 || right > 999)
+        return false;
+    char line[512];
+    int value = 0, place = 1, carry = 0, cols = 0;
+    if (a >= 10 || b >= 10) {
+        cols = n_digits(a);
+        if (op == '+' && n_digits(b) > cols)
+            cols = n_digits(b);
+    }
+    for (int i = 0; i < cols; i++) {
+        int w;
+        if (!next_line(p, line, sizeof line) ||
+            !check_column(line, i, i == cols - 1, a, op, b, carry, &carry, &w))
+            return false;
+        value += w * place;
+        place *= 10;
+    }
+    if (carry)
+        return false; /* a borrow out of the top column */
+    if (cols == 0)
+        value = right;
+    int sa, sb, c;
+    char sop;
+    if (!next_line(p, line, sizeof line) || strncmp(line, "So ", 3) != 0)
+        return false;
+    r = parse_calc(line + 3, &sa, &sop, &sb);
+    if (!r || sscanf(r, " = %d", &c) != 1 || sa != a || sb != b || sop != op)
+        return false;
+    *result = c;
+    return c == value && c == right;
+}
+
+/* Check every step of a chain of thought (or a review that recomputes):
+ * returns the number of steps, or -(i) when step i fails. *last gets the
+ * last step's result. */
+static int check_columns(const char *text, int *last) {
+    const char *p = text;
+    char line[512];
+    int steps = 0;
+    *last = -1;
+    while (next_line(&p, line, sizeof line)) {
+        if (strncmp(line, "Step ", 5) != 0)
+            continue;
+        steps++;
+        if (!check_step(line, &p, last))
+            return -steps;
+    }
+    return steps;
+}
+
+/* The result C of the i-th (1-based) "So A op B = C" line of text, or -1. */
+static int so_result(const char *text, int i) {
+    const char *p = text;
+    char line[512];
+    while (next_line(&p, line, sizeof line)) {
+        int a, b, c;
+        char op;
+        const char *r = strncmp(line, "So ", 3) == 0 ? parse_calc(line + 3, &a, &op, &b) : NULL;
+        if (r && sscanf(r, " = %d", &c) == 1 && --i == 0)
+            return c;
+    }
+    return -1;
+}
+
+/* A chain of thought: every step's column work right and the last result
  * the final answer. Returns the number of steps, or -1. */
 static int check_steps(const char *cot) {
-    int steps = 0, last = -1;
-    const char *p = cot;
-    while ((p = strstr(p, "Step ")) != NULL) {
-        const char *eol = strchr(p, '\n');
-        if (!eol)
-            return -1;
-        const char *colon = NULL;
-        for (const char *c = p; c < eol; c++)
-            if (c[0] == ':' && c[1] == ' ')
-                colon = c;
-        int a, b, c;
-        char op[8];
-        if (!colon || sscanf(colon + 2, "%d %7s %d = %d.", &a, op, &b, &c) != 4)
-            return -1;
-        int want = strcmp(op, "+") == 0          ? a + b
-                   : strcmp(op, "-") == 0        ? a - b
-                   : strcmp(op, "\xc3\x97") == 0 ? a * b
-                                                 : -1000;
-        if (want != c)
-            return -1;
-        last = c;
-        steps++;
-        p = eol;
-    }
+    int last;
+    int steps = check_columns(cot, &last);
     char *ans = final_answer(cot);
     bool ok_final = ans && atoi(ans) == last;
     free(ans);
-    return ok_final ? steps : -1;
+    return steps > 0 && ok_final ? steps : -1;
+}
+
+/* The arith attempt, logical-consistency review and synthesis: the
+ * synthesis's steps are right; the review recomputes the attempt's steps in
+ * right column work. Without a planted slip the attempt's steps all hold and
+ * the review confirms each ("Correct.") and finds no problem. With a slip
+ * the attempt's column work first fails at some step i, the review stops at
+ * step i with "So A op B = C, not D. Wrong" where D is the attempt's result
+ * of step i, and the synthesis's first line names step i. */
+static bool check_recheck(const corpus_task *t, bool mistake) {
+    const char *review = t->reflection[CORPUS_CONSISTENCY];
+    int last;
+    if (check_columns(t->synthesis, &last) < 2)
+        return false;
+    int attempt = check_columns(t->attempt, &last);
+    int checked = check_columns(review, &last);
+    if (checked < 0)
+        return false;
+    if (!mistake || t->mistake != CORPUS_MISTAKE_CALC) { /* a left-out step may leave none */
+        int corrects = 0;
+        for (const char *q = review; (q = strstr(q, ". Correct.")) != NULL; q++)
+            corrects++;
+        return attempt >= (mistake ? 0 : 2) && checked == attempt && corrects == attempt &&
+               !strstr(review, "Wrong") && strstr(review, "No problem found.");
+    }
+    int bad = -attempt;
+    char want[96], head[64];
+    snprintf(want, sizeof want, ", not %d. Wrong", so_result(t->attempt, bad));
+    snprintf(head, sizeof head, "find a problem: step %d should be ", bad);
+    return attempt < 0 && checked == bad && strstr(review, want) && strstr(t->synthesis, head) &&
+           !strstr(review, "No problem found.");
 }
 
 static const char *const more_words[] = {"taller", "older", "faster", "heavier"};
@@ -264,7 +490,8 @@ static void test_family(corpus_family f) {
     const char *name = corpus_family_name(f);
     uint64_t rng = 1234 + (uint64_t)f;
     int cot_ok = 0, syn_ok = 0, attempt_ok = 0, reviews_ok = 0, solver_ok = 0, solver_n = 0;
-    int short_ok = 0, made = 0, mistakes = 0;
+    int short_ok = 0, made = 0, mistakes = 0, recheck_ok = 0;
+    bool shown_recheck = false;
     bool shown = false;
     for (int i = 0; i < TASKS_PER_FAMILY; i++) {
         bool mistake = i % 2 == 1;
@@ -304,10 +531,24 @@ static void test_family(corpus_family f) {
             good = good && strstr(t.synthesis, "find a problem");
         reviews_ok += good;
 
-        bool short_enough = count_lines(t.reflect) <= 5;
+        /* Reflections are short; in arith the two that recompute the steps
+         * in columns may take up to six lines a step and two more. */
+        int long_limit = f == CORPUS_ARITH ? 20 : 5;
+        bool short_enough = count_lines(t.reflect) <= long_limit;
         for (int p = 0; p < CORPUS_N_PERSPECTIVES; p++)
-            short_enough = short_enough && count_lines(t.reflection[p]) <= 5;
+            short_enough = short_enough && count_lines(t.reflection[p]) <=
+                                               (p == CORPUS_CONSISTENCY ? long_limit : 5);
         short_ok += short_enough;
+
+        if (f == CORPUS_ARITH) {
+            bool good_cols = check_recheck(&t, mistake);
+            recheck_ok += good_cols;
+            if (!good_cols && !shown_recheck) {
+                diag("arith: column review disagrees:\n%s\n--\n%s", t.attempt,
+                     t.reflection[CORPUS_CONSISTENCY]);
+                shown_recheck = true;
+            }
+        }
 
         /* Independent solvers. */
         bool solved = true, tried = true;
@@ -345,7 +586,10 @@ static void test_family(corpus_family f) {
     ok(attempt_ok == made, "%s: attempts right or wrong as planted (%d/%d)", name, attempt_ok,
        made);
     ok(reviews_ok == made, "%s: reviews flag the planted mistake (%d/%d)", name, reviews_ok, made);
-    ok(short_ok == made, "%s: reflections at most five lines (%d/%d)", name, short_ok, made);
+    ok(short_ok == made, "%s: reflections short (%d/%d)", name, short_ok, made);
+    if (f == CORPUS_ARITH)
+        ok(recheck_ok == made, "%s: column work of attempts and reviews (%d/%d)", name, recheck_ok,
+           made);
     ok(solver_n >= made / 4 && solver_ok == solver_n, "%s: independent solver agrees (%d/%d)", name,
        solver_ok, solver_n);
 }

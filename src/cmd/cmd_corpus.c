@@ -30,7 +30,7 @@ static const char usage[] =
     "  --out DIR               output folder, new or empty (required)\n"
     "  --seed S                seed, an integer in 0..2^53-1 (default 1)\n"
     "  --size N                training tasks over all families (default: about 40 MB\n"
-    "                          of train.jsonl, 23000 at the default fractions)\n"
+    "                          of train.jsonl, 24000 at the default fractions)\n"
     "  --eval-size N           held-out tasks per family (default 50)\n"
     "  --episode-fraction X    share of training tasks that also get a full PR-CoT\n"
     "                          episode, 0..1 (default 0.2)\n"
