@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -44,16 +45,22 @@ static const char usage[] =
     "  --out RUN              run folder, new or empty (default runs/DATE-TEACHER-rR)\n"
     "  --runs DIR             folder whose newest runs' students are listed (default runs)\n"
     "  --threads N            OpenBLAS threads (default: OPENBLAS_NUM_THREADS or one per core)\n"
+    "  --endpoint URL         also answer on Ask with an OpenAI-compatible server at URL,\n"
+    "                         e.g. http://127.0.0.1:8080 (default: \"endpoint\" in config.json)\n"
+    "  --model-name NAME      model name sent to the endpoint (required with --endpoint;\n"
+    "                         default: \"model_name\" in config.json)\n"
     "  -h, --help             show this help\n"
     "\n"
     "Environment:\n"
+    "  LRC_API_KEY            API key sent to the endpoint (else OPENAI_API_KEY); never shown\n"
     "  NO_COLOR               when set and not empty, draw without colours\n"
     "  XDG_CONFIG_HOME        config.json and themes/ are read from $XDG_CONFIG_HOME/lrc\n"
     "                         (default ~/.config/lrc)\n";
 
 static const char *const value_options[] = {
-    "--theme", "--data",        "--rank",       "--steps", "--batch",   "--seq",   "--lr",
-    "--out",   "--probe-every", "--save-every", "--runs",  "--threads", "--warmup"};
+    "--theme", "--data",    "--rank",   "--steps",       "--batch",
+    "--seq",   "--lr",      "--out",    "--probe-every", "--save-every",
+    "--runs",  "--threads", "--warmup", "--endpoint",    "--model-name"};
 
 static int parse_value(studio_options *o, const char *a, const char *v) {
     if (v[0] == '\0') {
@@ -69,6 +76,16 @@ static int parse_value(studio_options *o, const char *a, const char *v) {
         o->out = v;
     else if (strcmp(a, "--runs") == 0)
         o->runs = v;
+    else if (strcmp(a, "--endpoint") == 0) {
+        if (strncasecmp(v, "http://", 7) != 0 && strncasecmp(v, "https://", 8) != 0) {
+            cmd_fail("studio: --endpoint '%s': expected an http:// or https:// URL such as "
+                     "http://127.0.0.1:8080",
+                     v);
+            return -1;
+        }
+        o->endpoint = v;
+    } else if (strcmp(a, "--model-name") == 0)
+        o->model_name = v;
     else if (strcmp(a, "--rank") == 0)
         return train_parse_long("studio", a, v, 1, INT_MAX, &o->rank);
     else if (strcmp(a, "--steps") == 0)
@@ -133,6 +150,15 @@ int cmd_studio(int argc, char **argv) {
         }
         if (parse_value(&o, name, eq ? eq + 1 : argv[++i]) < 0)
             return 2;
+    }
+    if (o.endpoint && !o.model_name) {
+        cmd_fail("studio: --endpoint needs --model-name NAME (a model the server lists at "
+                 "/v1/models)");
+        return 2;
+    }
+    if (o.model_name && !o.endpoint) {
+        cmd_fail("studio: --model-name needs --endpoint URL");
+        return 2;
     }
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         cmd_fail("studio: stdin and stdout must be a terminal; for scripts use 'lrc distill'");

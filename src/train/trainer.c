@@ -66,6 +66,7 @@ int trainer_init(trainer *t, const trainer_config *cfg, const trainer_model *m, 
     atomic_init(&t->pause_requested, 0);
     atomic_init(&t->stop_requested, 0);
     atomic_init(&t->save_requested, 0);
+    atomic_init(&t->snapshot, NULL);
 
     size_t row = cfg->seq + 1;
     t->batch = malloc(cfg->batch * row * sizeof *t->batch);
@@ -99,6 +100,27 @@ void trainer_request_stop(trainer *t) {
 
 void trainer_request_save(trainer *t) {
     atomic_store(&t->save_requested, 1);
+}
+
+int trainer_request_snapshot(trainer *t, trainer_snapshot *snap) {
+    trainer_snapshot *none = NULL;
+    atomic_store(&snap->done, 0);
+    return atomic_compare_exchange_strong(&t->snapshot, &none, snap) ? 0 : -1;
+}
+
+int trainer_cancel_snapshot(trainer *t, trainer_snapshot *snap) {
+    trainer_snapshot *mine = snap;
+    return atomic_compare_exchange_strong(&t->snapshot, &mine, NULL) ? 1 : 0;
+}
+
+/* Hand a pending snapshot request its copy of the parameters. */
+static void serve_snapshot(trainer *t) {
+    trainer_snapshot *snap = atomic_exchange(&t->snapshot, NULL);
+    if (!snap)
+        return;
+    memcpy(snap->params, t->model.params, t->model.n_params * sizeof *snap->params);
+    snap->step = t->step;
+    atomic_store(&snap->done, 1);
 }
 
 int trainer_resume(trainer *t, lrc_error *err) {
@@ -210,6 +232,7 @@ static int wait_while_paused(trainer *t, trainer_report_fn report, void *ctx, lr
         if (atomic_exchange(&t->save_requested, 0) && t->saved_step != t->step &&
             save(t, report, ctx, err) < 0)
             return -1;
+        serve_snapshot(t);
         nanosleep(&nap, NULL);
     }
     ev.kind = TRAINER_EVENT_RESUMED;
@@ -231,6 +254,7 @@ int trainer_run(trainer *t, trainer_report_fn report, void *report_ctx, trainer_
     }
 
     while (t->step < c->steps) {
+        serve_snapshot(t);
         if (wait_while_paused(t, report, report_ctx, err) < 0)
             return -1;
         if (atomic_load(&t->stop_requested))
@@ -304,6 +328,7 @@ int trainer_run(trainer *t, trainer_report_fn report, void *report_ctx, trainer_
     *outcome = t->step >= c->steps ? TRAINER_FINISHED : TRAINER_STOPPED;
     if (t->saved_step != t->step && save(t, report, report_ctx, err) < 0)
         return -1;
+    serve_snapshot(t);
     return 0;
 }
 

@@ -18,7 +18,8 @@
  * The loop never prints. Each record goes to metrics.jsonl and to a report
  * callback (the studio's ring buffer, the command's progress line). Pause,
  * resume, stop and save are atomic flags set from any thread or a signal
- * handler and read between steps. A non-finite loss or gradient norm ends
+ * handler and read between steps; a snapshot request (trainer_snapshot)
+ * gets a copy of the parameters there too. A non-finite loss or gradient norm ends
  * the run with TRAINER_NONFINITE, naming the step and the last good
  * checkpoint. Every buffer is sized by trainer_init; the step loop
  * allocates nothing.
@@ -120,6 +121,7 @@ typedef struct trainer {
     char data_hash[CHECKPOINT_FINGERPRINT_LEN + 1]; /* of data->ids, stored in checkpoints */
 
     atomic_int pause_requested, stop_requested, save_requested;
+    struct trainer_snapshot *_Atomic snapshot; /* a pending trainer_request_snapshot */
 } trainer;
 
 /*
@@ -151,6 +153,29 @@ void trainer_request_pause(trainer *t);
 void trainer_request_resume(trainer *t);
 void trainer_request_stop(trainer *t);
 void trainer_request_save(trainer *t);
+
+/*
+ * A copy of the parameters handed from the trainer's thread to another
+ * thread, so a UI can use the student while it trains (the studio's Ask
+ * screen). The requester owns the buffer. The loop copies n_params floats
+ * into it before its next step, while paused, or when trainer_run ends
+ * normally, and then sets done. So a request costs the loop one memcpy, and
+ * the loop never waits on the requester. After a failed trainer_run a
+ * request may stay pending, so withdraw it with trainer_cancel_snapshot.
+ */
+typedef struct trainer_snapshot {
+    float *params;   /* (n_params), written by the loop */
+    int64_t step;    /* steps completed when the copy was taken */
+    atomic_int done; /* 1 once params and step are written */
+} trainer_snapshot;
+
+/* Post a request (snap->done is reset to 0). Returns -1 when another request
+ * is still pending. */
+int trainer_request_snapshot(trainer *t, trainer_snapshot *snap);
+
+/* Withdraw a pending request: 1 when withdrawn, 0 when the loop has taken it
+ * (done becomes 1 once its copy ends). */
+int trainer_cancel_snapshot(trainer *t, trainer_snapshot *snap);
 
 /* Principal components per side for the probe's MI: min(r, d, 32, N / 8),
  * at least 1, so the estimate sees at least eight tokens per component. */

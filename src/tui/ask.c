@@ -38,6 +38,13 @@ void tui_ask_reset(tui_ask_store *a, size_t n_sides, const char *const *labels) 
     pthread_mutex_unlock(&a->lock);
 }
 
+void tui_ask_set_label(tui_ask_store *a, size_t side, const char *label) {
+    pthread_mutex_lock(&a->lock);
+    snprintf(a->side[side].label, sizeof a->side[side].label, "%s", label);
+    a->version++;
+    pthread_mutex_unlock(&a->lock);
+}
+
 void tui_ask_cancel(tui_ask_store *a) {
     pthread_mutex_lock(&a->lock);
     a->cancel = true;

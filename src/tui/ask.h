@@ -1,8 +1,8 @@
 /*
- * The Ask screen's panes: one per PR-CoT stage, on one or two sides
- * (student and teacher side by side), filled as text streams.
+ * The Ask screen's panes: one per PR-CoT stage, on one or two sides (two
+ * models side by side), filled as text streams.
  *
- * The question runs on a worker thread that calls prcot_run. Its callbacks
+ * Each side runs on its own worker thread that calls prcot_run. Its callbacks
  * (tui_ask_callbacks) append to the panes under the store's mutex, and the
  * UI thread draws while holding the same mutex. Stage text grows without
  * limit of its own; a stage's length is bounded by the backend's max_tokens.
@@ -30,7 +30,7 @@ typedef struct tui_ask_pane {
 } tui_ask_pane;
 
 typedef struct tui_ask_side {
-    char label[512]; /* "student: PATH" */
+    char label[512]; /* "student: PATH", "endpoint: MODEL at URL" */
     tui_ask_pane panes[TUI_ASK_MAX_STAGES];
     size_t n_panes;
     bool running, finished, failed;
@@ -55,6 +55,9 @@ void tui_ask_cancel(tui_ask_store *a);
 
 /* Empty the panes and set n_sides sides with their labels (under the lock). */
 void tui_ask_reset(tui_ask_store *a, size_t n_sides, const char *const *labels);
+
+/* Replace side `side`'s label, as when the model it names becomes known. */
+void tui_ask_set_label(tui_ask_store *a, size_t side, const char *label);
 
 /* Callbacks for prcot_run that fill side `side` of the store. ctx must
  * outlive the run. */

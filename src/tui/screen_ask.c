@@ -1,14 +1,25 @@
 /*
  * The Ask screen: a readline prompt for a question, and one pane per PR-CoT
- * stage (chain of thought, each reflection, synthesis) filled as tokens
- * stream, with each stage's seconds in its title. F2 switches the method
- * (cot, reflect, prcot); F3 switches the model that generates: the student,
- * the teacher, or both side by side.
+ * stage (chain of thought, each reflection, synthesis) filled as text
+ * streams, with each stage's seconds in its title. F2 switches the method
+ * (cot, reflect, prcot); F3 the model that answers: the student, the
+ * teacher, or an OpenAI-compatible endpoint (--endpoint and --model-name,
+ * or "endpoint" and "model_name" in config.json; the key comes from
+ * LRC_API_KEY or OPENAI_API_KEY only and is never drawn). F4 puts another
+ * model beside it, each side answering on its own worker thread.
  *
- * The question runs on a worker thread with local backends (backend_local.h)
- * that stay open between questions; training goes on meanwhile on the
- * trainer's thread. The student is this run's exported student/ folder, or
- * else the newest run student in the teacher list.
+ * Backends stay open between questions, one slot per model. The endpoint
+ * runs a stage's reflections concurrently (backend_http.h); their tokens
+ * interleave and the stage index routes each piece to its pane.
+ *
+ * The student: this run's exported student/ folder once the run has ended;
+ * while the run trains (or after a stop, before any export), the live
+ * student, whose parameters the trainer's thread copies into a buffer of
+ * ours between two steps (trainer_request_snapshot: one memcpy, the trainer
+ * never waits for us). The worker then generates its weights
+ * (live_student.h) and wraps them in a local backend, fresh for every
+ * question, so each question sees the newest step. Without a run, the
+ * newest run student in the teacher list.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -17,20 +28,57 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <ncurses.h>
 
+#include "model/tokenizer.h"
+#include "reason/backend_http.h"
 #include "reason/backend_local.h"
+#include "reason/chat_template.h"
 #include "reason/prompts.h"
+#include "tui/live_student.h"
 #include "tui/readline_bridge.h"
 
-static const char *const target_names[3] = {"student", "teacher", "student and teacher"};
+#define ASK_MAX_TOKENS 256
+#define ENDPOINT_MAX_TOKENS 512
+#define ENDPOINT_PARALLEL 4
+#define SNAPSHOT_POLL_NS 10000000L /* 10 ms between checks of a pending snapshot */
+
+static const char *const model_names[ASK_N_MODELS] = {"student", "teacher", "endpoint"};
+
+/* The run's student for questions asked while it trains. The worker of the
+ * student's side owns it while it runs; the UI thread frees it only after
+ * joining that worker. */
+struct ask_live {
+    bool opened;
+    tui_live_student ls;
+    tokenizer *tok;
+    chat_template ct;
+    bool ct_loaded;
+    trainer_snapshot snap;
+};
 
 /* ------------------------------------------------------------------------ */
 /* Models                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* The student to ask: this run's export, else the newest listed run student. */
+/* Whether this run's student can be asked live: the trainer exists (the
+ * run has left TUI_RUN_STARTING) and no export is there yet. */
+static bool run_student_live(const studio *s) {
+    if (!s->thread_started)
+        return false;
+    /* The trainer's thread writes student_dir before it sets thread_done. */
+    if (atomic_load(&s->thread_done))
+        return !s->session.student_dir[0] && s->session.student.params &&
+               s->session.tr.model.params;
+    return s->snap->state == TUI_RUN_RUNNING || s->snap->state == TUI_RUN_PAUSED ||
+           s->snap->state == TUI_RUN_STOPPING;
+}
+
+/* The student on disk: this run's export, else the newest listed run student. */
 static const char *student_path(studio *s) {
     /* The trainer's thread writes student_dir before it sets thread_done. */
     if (s->thread_started && atomic_load(&s->thread_done) && s->session.student_dir[0])
@@ -46,11 +94,155 @@ static const char *teacher_path(const studio *s) {
     return m && m->ok ? m->path : NULL;
 }
 
+/* Whether model m can be chosen with F3 or F4. */
+static bool model_available(const studio *s, int m) {
+    return m != ASK_ENDPOINT || s->ask_backend[ASK_ENDPOINT] != NULL;
+}
+
 /* ------------------------------------------------------------------------ */
-/* The worker                                                               */
+/* The live student                                                         */
 /* ------------------------------------------------------------------------ */
 
-/* Open (or keep) the backend of slot i for path. Worker thread only. */
+/* The folder holding a model's tokenizer files: the path itself, or the
+ * folder of a llama2.c .bin file. */
+static void model_folder(const char *path, char *dir, size_t cap) {
+    struct stat st;
+    snprintf(dir, cap, "%s", path);
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, cap, ".");
+    }
+}
+
+static void live_free(struct ask_live *l) {
+    if (!l)
+        return;
+    if (l->opened)
+        tui_live_student_free(&l->ls);
+    tokenizer_free(l->tok);
+    if (l->ct_loaded)
+        chat_template_free(&l->ct);
+    free(l);
+}
+
+/* Size the live student and load the teacher's tokenizer and chat template.
+ * The export copies the same files, so both students format prompts alike. */
+static struct ask_live *live_open(studio *s, lrc_error *err) {
+    struct ask_live *l = calloc(1, sizeof *l);
+    if (!l) {
+        lrc_errorf(err, "live student: out of memory");
+        return NULL;
+    }
+    const char *teacher = s->session.teacher_dir[0] ? s->session.teacher_dir : s->dopt.teacher;
+    char dir[4096];
+    model_folder(teacher, dir, sizeof dir);
+    if (tui_live_student_init(&l->ls, &s->session.student, s->session.rd.path, err) < 0) {
+        free(l);
+        return NULL;
+    }
+    l->opened = true;
+    if (tokenizer_load(&l->tok, teacher, err) < 0) {
+        l->tok = NULL;
+        live_free(l);
+        return NULL;
+    }
+    if (chat_template_load(dir, &l->ct, err) < 0) {
+        live_free(l);
+        return NULL;
+    }
+    l->ct_loaded = true;
+    return l;
+}
+
+/* Fill the live student's parameters from the trainer: a snapshot handed
+ * over between steps, or, once the trainer's thread has ended, the run's own
+ * array, which nothing writes any more. Returns 0, or -1 when cancelled. */
+static int live_fetch(studio *s, struct ask_live *l, lrc_error *err) {
+    trainer *t = &s->session.tr;
+    l->snap.params = l->ls.st.params;
+    if (!atomic_load(&s->thread_done)) {
+        if (trainer_request_snapshot(t, &l->snap) < 0)
+            return lrc_errorf(err,
+                              "the trainer has another copy of the student pending; ask again");
+        struct timespec nap = {0, SNAPSHOT_POLL_NS};
+        while (!atomic_load(&l->snap.done)) {
+            bool ended = atomic_load(&s->thread_done);
+            pthread_mutex_lock(&s->ask.lock);
+            bool cancel = s->ask.cancel;
+            pthread_mutex_unlock(&s->ask.lock);
+            if ((cancel || ended) && trainer_cancel_snapshot(t, &l->snap)) {
+                if (cancel)
+                    return lrc_errorf(err, "cancelled");
+                goto copy_own; /* the trainer ended with the request pending */
+            }
+            /* Not yet taken, or taken by the loop, whose copy ends soon. */
+            nanosleep(&nap, NULL);
+        }
+        l->ls.step = l->snap.step;
+        return 0;
+    }
+copy_own:
+    /* The trainer's thread has ended: nothing writes the parameters. */
+    memcpy(l->ls.st.params, s->session.student.params,
+           s->session.student.n_params * sizeof *l->ls.st.params);
+    l->ls.step = t->step;
+    return 0;
+}
+
+/* Open slot ASK_SLOT_LIVE over the run's student at its newest step, and
+ * name the step in side i's label. Worker thread only. */
+static int live_backend(studio *s, size_t side, lrc_error *err) {
+    if (!s->ask_live && !(s->ask_live = live_open(s, err)))
+        return -1;
+    struct ask_live *l = s->ask_live;
+    if (live_fetch(s, l, err) < 0)
+        return -1;
+    tui_live_student_generate(&l->ls);
+
+    reason_backend_free(s->ask_backend[ASK_SLOT_LIVE]);
+    s->ask_backend[ASK_SLOT_LIVE] = NULL;
+    reason_local_options lo = {0};
+    lo.share_prefix = 1;
+    lo.sampling.max_tokens = ASK_MAX_TOKENS;
+    lo.sampling.top_p = 1.0;
+    if (reason_backend_local_wrap(&l->ls.model, l->tok, &l->ct, &lo, &s->ask_backend[ASK_SLOT_LIVE],
+                                  err) < 0)
+        return -1;
+    char label[512];
+    snprintf(label, sizeof label, "student: %.400s, live at step %lld of %lld", s->session.rd.path,
+             (long long)l->ls.step, (long long)s->session.tr.cfg.steps);
+    tui_ask_set_label(&s->ask, side, label);
+    return 0;
+}
+
+void ask_release_run(studio *s) {
+    bool live = false;
+    for (size_t i = 0; i < TUI_ASK_SIDES; i++)
+        live |= s->ask_job[i].started && s->ask_job[i].live;
+    if (live) {
+        tui_ask_cancel(&s->ask);
+        for (size_t i = 0; i < TUI_ASK_SIDES; i++)
+            if (s->ask_job[i].started) {
+                pthread_join(s->ask_job[i].thread, NULL);
+                s->ask_job[i].started = false;
+            }
+        s->ask_running = false;
+    }
+    reason_backend_free(s->ask_backend[ASK_SLOT_LIVE]);
+    s->ask_backend[ASK_SLOT_LIVE] = NULL;
+    live_free(s->ask_live);
+    s->ask_live = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The workers                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Open (or keep) the local backend of slot i for path. Called by the
+ * slot's worker only. */
 static int backend_for(studio *s, size_t i, const char *path, lrc_error *err) {
     if (s->ask_backend[i] && strcmp(s->ask_backend_path[i], path) == 0)
         return 0;
@@ -58,7 +250,7 @@ static int backend_for(studio *s, size_t i, const char *path, lrc_error *err) {
     s->ask_backend[i] = NULL;
     reason_local_options lo = {0};
     lo.share_prefix = 1;
-    lo.sampling.max_tokens = 256;
+    lo.sampling.max_tokens = ASK_MAX_TOKENS;
     lo.sampling.top_p = 1.0;
     if (reason_backend_local_open(path, &lo, &s->ask_backend[i], err) < 0)
         return -1;
@@ -66,35 +258,76 @@ static int backend_for(studio *s, size_t i, const char *path, lrc_error *err) {
     return 0;
 }
 
+/* Answer one side of the question. The two sides use different slots. */
 static void *ask_thread(void *arg) {
-    studio *s = arg;
+    studio_ask_job *job = arg;
+    studio *s = job->s;
     lrc_error err = {{0}};
-    if (!s->prompts_loaded) {
-        if (prompts_load(&s->prompts, &err) < 0) {
-            for (size_t i = 0; i < s->ask.n_sides; i++)
-                tui_ask_finish(&s->ask, i, NULL, -1, err.msg);
-            atomic_store(&s->ask_done, true);
-            return NULL;
-        }
-        s->prompts_loaded = true;
+    reason_backend *b = NULL;
+    int rc = 0;
+    if (job->model == ASK_ENDPOINT) {
+        b = s->ask_backend[ASK_ENDPOINT];
+    } else if (job->live) {
+        rc = live_backend(s, job->side, &err);
+        b = s->ask_backend[ASK_SLOT_LIVE];
+    } else {
+        rc = backend_for(s, (size_t)job->model, job->path, &err);
+        b = s->ask_backend[job->model];
     }
-    for (size_t i = 0; i < s->ask.n_sides; i++) {
-        size_t slot = s->ask_slot[i];
-        if (backend_for(s, slot, s->ask_path[i], &err) < 0) {
-            tui_ask_finish(&s->ask, i, NULL, -1, err.msg);
-            continue;
-        }
-        tui_ask_ctx ctx = {.store = &s->ask, .side = i};
-        prcot_callbacks cb = tui_ask_callbacks(&ctx);
-        prcot_options po = {.method = s->ask_job_method, .prompts = &s->prompts};
-        prcot_result r;
-        memset(&r, 0, sizeof r);
-        int rc = prcot_run(s->ask_backend[slot], &po, s->ask_question, &cb, &r, &err);
-        tui_ask_finish(&s->ask, i, &r, rc, err.msg);
-        prcot_result_free(&r);
+    if (rc < 0) {
+        tui_ask_finish(&s->ask, job->side, NULL, -1, err.msg);
+        atomic_store(&job->done, true);
+        return NULL;
     }
-    atomic_store(&s->ask_done, true);
+
+    tui_ask_ctx ctx = {.store = &s->ask, .side = job->side};
+    prcot_callbacks cb = tui_ask_callbacks(&ctx);
+    prcot_options po = {.method = s->ask_job_method, .prompts = &s->prompts};
+    prcot_result r;
+    memset(&r, 0, sizeof r);
+    rc = prcot_run(b, &po, s->ask_question, &cb, &r, &err);
+    tui_ask_finish(&s->ask, job->side, &r, rc, err.msg);
+    prcot_result_free(&r);
+    atomic_store(&job->done, true);
     return NULL;
+}
+
+/* Fill the job of side i for model m and write its pane label. Returns -1,
+ * with the reason in ask_note, when model m is not available. */
+static int plan_side(studio *s, size_t i, int m, char *label, size_t cap) {
+    studio_ask_job *job = &s->ask_job[i];
+    memset(job, 0, sizeof *job);
+    job->s = s;
+    job->side = i;
+    job->model = m;
+
+    if (m == ASK_ENDPOINT) {
+        snprintf(label, cap, "endpoint: %.480s", s->ask_backend[ASK_ENDPOINT]->label);
+        return 0;
+    }
+    if (m == ASK_STUDENT && run_student_live(s)) {
+        job->live = true;
+        snprintf(label, cap, "student: %.400s, live (copying it from the trainer)",
+                 s->session.rd.path);
+        return 0;
+    }
+    if (m == ASK_STUDENT && s->thread_started && !atomic_load(&s->thread_done)) {
+        snprintf(s->ask_note, sizeof s->ask_note,
+                 "the run is still loading its teacher and data; ask the student once it trains");
+        return -1;
+    }
+
+    const char *path = m == ASK_STUDENT ? student_path(s) : teacher_path(s);
+    if (!path) {
+        snprintf(s->ask_note, sizeof s->ask_note, "no %s to ask: %s", model_names[m],
+                 m == ASK_STUDENT ? "start a run (its student can be asked while it trains) "
+                                    "or list a run student"
+                                  : "choose a readable teacher in Setup");
+        return -1;
+    }
+    snprintf(job->path, sizeof job->path, "%.4095s", path);
+    snprintf(label, cap, "%s: %.480s", model_names[m], path);
+    return 0;
 }
 
 static void on_line(char *line, void *ctx) {
@@ -111,34 +344,25 @@ static void on_line(char *line, void *ctx) {
     }
     tui_readline_remember(line);
 
-    const char *paths[2];
-    const char *labels[2];
-    char lab[2][600];
-    size_t n = 0;
-    if (s->ask_target != 1) {
-        paths[n] = student_path(s);
-        s->ask_slot[n] = 0;
-        n++;
-    }
-    if (s->ask_target != 0) {
-        paths[n] = teacher_path(s);
-        s->ask_slot[n] = 1;
-        n++;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!paths[i]) {
-            snprintf(s->ask_note, sizeof s->ask_note, "no %s to ask: %s",
-                     s->ask_slot[i] == 0 ? "student" : "teacher",
-                     s->ask_slot[i] == 0 ? "finish a run (its student/ is exported at the end) "
-                                           "or list a run student"
-                                         : "choose a readable teacher in Setup");
+    if (!s->prompts_loaded) {
+        lrc_error err = {{0}};
+        if (prompts_load(&s->prompts, &err) < 0) {
+            snprintf(s->ask_note, sizeof s->ask_note, "%.590s", err.msg);
             free(line);
             return;
         }
+        s->prompts_loaded = true;
+    }
+
+    int models[TUI_ASK_SIDES] = {s->ask_target, s->ask_beside};
+    size_t n = s->ask_beside >= 0 ? 2 : 1;
+    char lab[TUI_ASK_SIDES][600];
+    const char *labels[TUI_ASK_SIDES];
     for (size_t i = 0; i < n; i++) {
-        snprintf(s->ask_path[i], sizeof s->ask_path[i], "%s", paths[i]);
-        snprintf(lab[i], sizeof lab[i], "%s: %.500s", s->ask_slot[i] == 0 ? "student" : "teacher",
-                 paths[i]);
+        if (plan_side(s, i, models[i], lab[i], sizeof lab[i]) < 0) {
+            free(line);
+            return;
+        }
         labels[i] = lab[i];
     }
     free(s->ask_question);
@@ -147,40 +371,94 @@ static void on_line(char *line, void *ctx) {
     tui_ask_reset(&s->ask, n, labels);
     s->ask_job_method = s->ask_method;
 
-    atomic_store(&s->ask_done, false);
-    if (pthread_create(&s->ask_thread, NULL, ask_thread, s) != 0) {
-        snprintf(s->ask_note, sizeof s->ask_note, "cannot start the question's thread");
-        return;
+    for (size_t i = 0; i < n; i++) {
+        studio_ask_job *job = &s->ask_job[i];
+        atomic_store(&job->done, false);
+        if (pthread_create(&job->thread, NULL, ask_thread, job) != 0) {
+            tui_ask_finish(&s->ask, i, NULL, -1, "cannot start the question's thread");
+            continue;
+        }
+        job->started = true;
+        s->ask_running = true;
     }
-    s->ask_running = true;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Set-up and tear-down                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* Open the endpoint backend from --endpoint/--model-name, else from
+ * config.json. A bad setting leaves the endpoint out, with a note. */
+static void open_endpoint(studio *s) {
+    const char *url = s->opt.endpoint, *name = s->opt.model_name, *where = "--endpoint";
+    char *cfg_url = NULL, *cfg_name = NULL;
+    if (!url) {
+        cfg_url = studio_config_string("endpoint");
+        cfg_name = studio_config_string("model_name");
+        url = cfg_url;
+        name = cfg_name;
+        where = "config.json \"endpoint\"";
+    }
+    if (url && url[0]) {
+        lrc_error err = {{0}};
+        if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) {
+            snprintf(s->ask_note, sizeof s->ask_note,
+                     "%s: expected an http:// or https:// URL; the endpoint is left out", where);
+        } else if (!name || !name[0]) {
+            snprintf(s->ask_note, sizeof s->ask_note,
+                     "%s needs a model name (--model-name or \"model_name\"); the endpoint is "
+                     "left out",
+                     where);
+        } else {
+            http_backend_config hc = {0};
+            hc.base_url = url;
+            hc.model = name;
+            reason_sampling sp = {.temperature = 0, .top_p = 1, .max_tokens = ENDPOINT_MAX_TOKENS};
+            if (reason_backend_http_open(&hc, ENDPOINT_PARALLEL, &sp, &s->ask_backend[ASK_ENDPOINT],
+                                         &err) < 0)
+                snprintf(s->ask_note, sizeof s->ask_note, "endpoint: %.580s", err.msg);
+        }
+    }
+    free(cfg_url);
+    free(cfg_name);
+}
+
 int ask_open(studio *s) {
     if (tui_ask_init(&s->ask) < 0)
         return -1;
     s->ask_method = PRCOT_METHOD_PRCOT;
+    s->ask_beside = -1;
+    open_endpoint(s);
     return tui_readline_start(on_line, s);
 }
 
 void ask_poll(studio *s) {
-    if (s->ask_running && atomic_load(&s->ask_done)) {
-        pthread_join(s->ask_thread, NULL);
-        s->ask_running = false;
-    }
+    if (!s->ask_running)
+        return;
+    for (size_t i = 0; i < TUI_ASK_SIDES; i++)
+        if (s->ask_job[i].started && !atomic_load(&s->ask_job[i].done))
+            return;
+    for (size_t i = 0; i < TUI_ASK_SIDES; i++)
+        if (s->ask_job[i].started) {
+            pthread_join(s->ask_job[i].thread, NULL);
+            s->ask_job[i].started = false;
+        }
+    s->ask_running = false;
 }
 
 void ask_close(studio *s) {
     if (s->ask_running) {
         tui_ask_cancel(&s->ask);
-        pthread_join(s->ask_thread, NULL);
+        for (size_t i = 0; i < TUI_ASK_SIDES; i++)
+            if (s->ask_job[i].started) {
+                pthread_join(s->ask_job[i].thread, NULL);
+                s->ask_job[i].started = false;
+            }
         s->ask_running = false;
     }
     tui_readline_stop();
-    for (size_t i = 0; i < 2; i++)
+    ask_release_run(s);
+    for (size_t i = 0; i < ASK_N_SLOTS; i++)
         reason_backend_free(s->ask_backend[i]);
     if (s->prompts_loaded)
         prompts_free(&s->prompts);
@@ -268,11 +546,15 @@ static void draw_side(studio *s, const tui_ask_side *side, int y, int x, int h, 
         const tui_ask_pane *p = &side->panes[i];
         int py = y + (int)(i / (size_t)cols) * ph, px = x + (int)(i % (size_t)cols) * pw;
         int this_w = (int)(i % (size_t)cols) == cols - 1 ? w - (cols - 1) * pw : pw;
-        char title[200];
+        /* A narrow pane shortens the stage's name, never its seconds. */
+        char when[32], title[200];
         if (p->done)
-            snprintf(title, sizeof title, "%d %s · %.1fs", (int)i + 1, p->title, p->seconds);
+            snprintf(when, sizeof when, "%.1fs", p->seconds);
         else
-            snprintf(title, sizeof title, "%d %s · running", (int)i + 1, p->title);
+            snprintf(when, sizeof when, "running");
+        int room = this_w - 6 - (i + 1 >= 10 ? 3 : 2) - 3 - (int)strlen(when);
+        size_t cut = fit_bytes(p->title, room > 1 ? room : 1);
+        snprintf(title, sizeof title, "%d %.*s · %s", (int)i + 1, (int)cut, p->title, when);
         tui_term_box(&s->term, py, px, ph, this_w, title, !p->done);
         draw_wrapped(s, py + 1, px + 1, ph - 2, this_w - 2, p->text);
     }
@@ -282,8 +564,14 @@ void ask_draw(studio *s) {
     int W = COLS, H = LINES;
     char line[1200];
     const tui_metrics *m = s->snap;
-    snprintf(line, sizeof line, "lrc studio · ask  method %s (F2)  answers: %s (F3)",
-             prcot_method_name(s->ask_method), target_names[s->ask_target]);
+    if (s->ask_beside >= 0)
+        snprintf(line, sizeof line,
+                 "lrc studio · ask  method %s (F2)  answers: %s (F3) beside %s (F4)",
+                 prcot_method_name(s->ask_method), model_names[s->ask_target],
+                 model_names[s->ask_beside]);
+    else
+        snprintf(line, sizeof line, "lrc studio · ask  method %s (F2)  answers: %s (F3)",
+                 prcot_method_name(s->ask_method), model_names[s->ask_target]);
     tui_term_fill(&s->term, 0, 0, W, TUI_TITLE);
     int used = tui_term_text(&s->term, 0, 1, W - 2, TUI_TITLE, line);
     if (s->thread_started) {
@@ -353,7 +641,7 @@ void ask_draw(studio *s) {
 
     tui_term_fill(&s->term, H - 1, 0, W, TUI_STATUS);
     tui_term_text(&s->term, H - 1, 1, W - 2, TUI_STATUS,
-                  "Enter ask  Up/Down history  F2 method  F3 student/teacher/both  Esc back  "
+                  "Enter ask  Up/Down history  F2 method  F3 model  F4 side by side  Esc back  "
                   "F1 help");
 }
 
@@ -372,9 +660,26 @@ void ask_key(studio *s, int ch) {
     case KEY_F(2):
         s->ask_method = (prcot_method)((s->ask_method + 1) % 3);
         return;
-    case KEY_F(3):
-        s->ask_target = (s->ask_target + 1) % 3;
+    case KEY_F(3): {
+        /* The next available model; one already beside it swaps places. */
+        int old = s->ask_target, m = old;
+        do
+            m = (m + 1) % ASK_N_MODELS;
+        while (!model_available(s, m));
+        s->ask_target = m;
+        if (s->ask_beside == m)
+            s->ask_beside = old;
         return;
+    }
+    case KEY_F(4): {
+        /* None, then each other available model, then none again. */
+        int m = s->ask_beside;
+        do
+            m = m + 1 >= ASK_N_MODELS ? -1 : m + 1;
+        while (m >= 0 && (m == s->ask_target || !model_available(s, m)));
+        s->ask_beside = m;
+        return;
+    }
     case '\n':
     case '\r':
         tui_readline_feed(KEY_ENTER);

@@ -6,9 +6,15 @@
  *
  * Teachers come from, in this order: the MODEL arguments, the bundled
  * models (folders with a config.json under LRC_DATADIR/models, else
- * LRC_SRCDIR/models), paths typed into the model path field, and the
- * students of the newest runs under the runs folder. Summaries read only
- * config and tensor headers, as `lrc info` does.
+ * LRC_SRCDIR/models) and the model snapshots in the Hugging Face Hub cache.
+ * Then come the students of the newest runs under the runs folder, and what
+ * is typed into the model path field. Summaries read only config and tensor
+ * headers, as `lrc info` does.
+ *
+ * A typed ORG/NAME[@REV] that is not a local path and not in the Hub cache
+ * is downloaded by the download pane (hub_pane.h) on its own thread. The
+ * pane replaces the model summary while the download runs and, after a
+ * failure, until c closes it. A finished download joins the list.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -24,9 +30,12 @@
 
 #include <ncurses.h>
 
+#include "hub/hub.h"
+#include "hub/hub_cache.h"
 #include "model/model_load.h"
 #include "model/tokenizer.h"
 #include "train/data.h"
+#include "tui/hub_pane.h"
 #include "tui/theory.h"
 
 #ifndef LRC_DATADIR
@@ -37,6 +46,7 @@
 #endif
 
 #define RECENT_RUNS 5
+#define SUMMARY_ROWS 8 /* the model summary box, or the download pane in its place */
 
 static const char *const field_names[N_FIELDS] = {"teacher", "model path", "rank", "data",
                                                   "steps",   "batch",      "seq",  "lr"};
@@ -75,6 +85,61 @@ studio_model *setup_add_model(studio *s, const char *path, const char *origin) {
     m->origin = origin;
     summarise(m);
     return m;
+}
+
+/* The list name of a Hub model: ORG/NAME@REV, a commit cut to 12 digits. */
+static void hub_label(char *buf, size_t cap, const char *repo, const char *revision) {
+    if (hub_is_commit(revision))
+        snprintf(buf, cap, "%s@%.12s", repo, revision);
+    else
+        snprintf(buf, cap, "%s@%s", repo, revision);
+}
+
+/* Add the snapshot folder of a Hub model under its ORG/NAME@REV label. */
+static studio_model *add_hub_model(studio *s, const char *snapshot, const char *repo,
+                                   const char *revision, const char *origin) {
+    studio_model *m = setup_add_model(s, snapshot, origin);
+    if (m && !m->label[0])
+        hub_label(m->label, sizeof m->label, repo, revision);
+    return m;
+}
+
+/* Add every cached snapshot with a config.json and weights; a snapshot that
+ * lacks them is an unfinished download, which `lrc pull` completes. */
+static void add_cached_hub_models(studio *s) {
+    char cache[HUB_PATH_MAX];
+    hub_cached_model *list = NULL;
+    size_t n = 0;
+    lrc_error err;
+    if (hub_cache_dir(cache, sizeof cache, &err) < 0 ||
+        hub_cache_list(&list, &n, cache, &err) < 0) {
+        tui_metrics_log(s->metrics, err.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (list[i].has_config && list[i].has_weights)
+            add_hub_model(s, list[i].snapshot, list[i].repo, list[i].revision, "Hub");
+    free(list);
+}
+
+/* Add a MODEL argument: a path, or the id of a cached Hub model. An id that
+ * is not cached is listed as unreadable with the resolver's message. */
+static void add_argument(studio *s, const char *arg) {
+    char path[HUB_PATH_MAX];
+    lrc_error err;
+    int rc = hub_resolve_model_arg(path, sizeof path, arg, &err);
+    if (rc == 1) {
+        hub_id id;
+        if (hub_id_parse(&id, arg, &err) == 0) {
+            add_hub_model(s, path, id.repo, id.revision, "argument");
+            return;
+        }
+    }
+    studio_model *m = setup_add_model(s, arg, "argument");
+    if (m && rc < 0) {
+        m->ok = false;
+        snprintf(m->error, sizeof m->error, "%s", err.msg);
+    }
 }
 
 static bool has_config(const char *dir) {
@@ -165,10 +230,12 @@ void setup_init(studio *s) {
         snprintf(s->data_input, sizeof s->data_input, "%s", o->data);
 
     for (size_t i = 0; i < o->n_models; i++)
-        setup_add_model(s, o->models[i], "argument");
+        add_argument(s, o->models[i]);
     if (add_folder_models(s, LRC_DATADIR "/models", "bundled") == 0)
         add_folder_models(s, LRC_SRCDIR "/models", "bundled");
+    add_cached_hub_models(s);
     add_run_students(s, o->runs ? o->runs : "runs");
+    s->hub = hub_pane_create();
     s->field = s->n_models ? FIELD_TEACHER : FIELD_PATH;
     set_default_rank(s);
 }
@@ -255,7 +322,7 @@ static void draw_teachers(studio *s, int y, int x, int h, int w) {
     int rows = h - 2;
     if (s->n_models == 0) {
         tui_term_text(&s->term, y + 1, x + 2, w - 4, TUI_DIM,
-                      "no models found; type a model folder in 'model path'");
+                      "no models found; type a model folder or a Hub id in 'model path'");
         return;
     }
     size_t first = s->selected >= (size_t)rows ? s->selected - (size_t)rows + 1 : 0;
@@ -271,6 +338,8 @@ static void draw_teachers(studio *s, int y, int x, int h, int w) {
                 p--;
             base = p;
         }
+        if (m->label[0])
+            base = m->label;
         char line[512];
         snprintf(line, sizeof line, "%s %s  (%s%s)", sel ? ">" : " ", base, m->origin,
                  m->ok ? "" : ", unreadable");
@@ -293,6 +362,11 @@ static void draw_summary(studio *s, int y, int x, int h, int w) {
     char line[4400], a[32], b[32];
     snprintf(line, sizeof line, "path         %s", m->path);
     tui_term_text(&s->term, r++, x + 2, cw, TUI_NORMAL, line);
+    if (m->label[0])
+        snprintf(line, sizeof line, "origin       Hugging Face Hub cache, %s", m->label);
+    else
+        snprintf(line, sizeof line, "origin       %s", m->origin);
+    tui_term_text(&s->term, r++, x + 2, cw, TUI_LABEL, line);
     if (!m->ok) {
         tui_term_text(&s->term, r, x + 2, cw, TUI_ERROR, m->error);
         return;
@@ -379,11 +453,19 @@ void setup_draw(studio *s) {
     draw_teachers(s, top, 0, list_h, left);
     int fy = top + list_h + 1;
     draw_field(s, fy, 1, left - 2, FIELD_PATH, s->path_input,
-               s->field == FIELD_PATH ? "Enter adds" : NULL);
+               s->field == FIELD_PATH ? "folder or ORG/NAME[@REV]; Enter adds" : NULL);
 
     int rx = left + 1, rw = W - rx;
-    draw_summary(s, top, rx, 7, rw);
-    draw_student(s, top + 7, rx, 6, rw);
+    hub_pane_view *pull = s->hub ? malloc(sizeof *pull) : NULL;
+    if (pull)
+        hub_pane_view_get(s->hub, pull);
+    bool pulling = pull && pull->state == HUB_PANE_RUNNING;
+    if (pull && pull->state != HUB_PANE_IDLE)
+        hub_pane_draw(pull, &s->term, top, rx, SUMMARY_ROWS, rw);
+    else
+        draw_summary(s, top, rx, SUMMARY_ROWS, rw);
+    free(pull);
+    draw_student(s, top + SUMMARY_ROWS, rx, 6, rw);
 
     int y = top + 14;
     if (y < fy + 2)
@@ -405,7 +487,10 @@ void setup_draw(studio *s) {
         tui_term_text(&s->term, H - 2, 1, W - 2, TUI_DIM, last);
     tui_term_fill(&s->term, H - 1, 0, W, TUI_STATUS);
     tui_term_text(&s->term, H - 1, 1, W - 2, TUI_STATUS,
-                  "Tab field  Up/Down teacher  Left/Right rank  Enter start  ? help  q quit");
+                  pulling ? "Tab field  Up/Down teacher  Enter start  c cancel download  ? help  "
+                            "q quit"
+                          : "Tab field  Up/Down teacher  Left/Right rank  Enter start  ? help  "
+                            "q quit");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -518,10 +603,49 @@ static void start(studio *s) {
     studio_start_run(s);
 }
 
+/* Start downloading the typed Hub id in the download pane. */
+static void start_download(studio *s) {
+    lrc_error err;
+    if (!s->hub) {
+        snprintf(s->setup_error, sizeof s->setup_error,
+                 "cannot download %.900s: the download pane could not be created (out of memory)",
+                 s->path_input);
+        return;
+    }
+    if (hub_pane_start(s->hub, s->path_input, &err) < 0) {
+        snprintf(s->setup_error, sizeof s->setup_error, "%s", err.msg);
+        return;
+    }
+    char cache[HUB_PATH_MAX], line[1700];
+    const char *endpoint = getenv("HF_ENDPOINT");
+    if (hub_cache_dir(cache, sizeof cache, &err) < 0)
+        snprintf(cache, sizeof cache, "the Hub cache");
+    snprintf(line, sizeof line, "downloading %.300s from %.300s into %.1000s", s->path_input,
+             endpoint && *endpoint ? endpoint : HUB_DEFAULT_ENDPOINT, cache);
+    tui_metrics_log(s->metrics, line);
+    s->setup_error[0] = '\0';
+    s->path_input[0] = '\0';
+    s->field = FIELD_TEACHER;
+}
+
+/* Add the typed folder or Hub id: a cached id is added at once, and an
+ * uncached one is downloaded first. */
 static void add_typed_model(studio *s) {
     if (!s->path_input[0])
         return;
-    studio_model *m = setup_add_model(s, s->path_input, "typed");
+    char path[HUB_PATH_MAX];
+    lrc_error err;
+    int rc = hub_resolve_model_arg(path, sizeof path, s->path_input, &err);
+    if (rc < 0) {
+        start_download(s);
+        return;
+    }
+    hub_id id;
+    studio_model *m;
+    if (rc == 1 && hub_id_parse(&id, s->path_input, &err) == 0)
+        m = add_hub_model(s, path, id.repo, id.revision, "Hub");
+    else
+        m = setup_add_model(s, s->path_input, "typed");
     if (!m) {
         snprintf(s->setup_error, sizeof s->setup_error,
                  "the list holds %d models; no room for %.900s", STUDIO_MAX_MODELS, s->path_input);
@@ -534,6 +658,59 @@ static void add_typed_model(studio *s) {
     s->path_input[0] = '\0';
     s->field = FIELD_TEACHER;
     set_default_rank(s);
+}
+
+/* Add the model of a finished download and select it, unless a run is in
+ * progress (its screens name the selected teacher). A failed or cancelled
+ * download stays in the pane until c closes it. */
+static void download_ended(studio *s, const hub_pane_view *v) {
+    char line[LRC_ERROR_MAX + HUB_PATH_MAX + 128], bytes[32];
+    if (v->state == HUB_PANE_FAILED) {
+        tui_metrics_log(s->metrics, v->message);
+        return;
+    }
+    if (v->state == HUB_PANE_CANCELLED) {
+        snprintf(line, sizeof line,
+                 "download of %s cancelled; the next download of it resumes a partial file",
+                 v->spec);
+        tui_metrics_log(s->metrics, line);
+        return;
+    }
+
+    studio_format_bytes(bytes, sizeof bytes, (double)v->bytes_done);
+    snprintf(line, sizeof line, "downloaded %s@%s: %zu of %zu files fetched (%s), into %s", v->repo,
+             v->revision, v->n_downloaded, v->n_files, bytes, v->snapshot);
+    tui_metrics_log(s->metrics, line);
+    hub_pane_dismiss(s->hub);
+    studio_model *m = add_hub_model(s, v->snapshot, v->repo, v->revision, "Hub");
+    if (!m) {
+        snprintf(s->setup_error, sizeof s->setup_error, "the list holds %d models; no room for %s",
+                 STUDIO_MAX_MODELS, v->repo);
+        return;
+    }
+    if (!m->ok)
+        snprintf(s->setup_error, sizeof s->setup_error, "%s", m->error);
+    if (s->thread_started)
+        return;
+    s->selected = (size_t)(m - s->models);
+    if (s->field == FIELD_PATH && !s->path_input[0])
+        s->field = FIELD_TEACHER;
+    set_default_rank(s);
+}
+
+uint64_t setup_poll(studio *s) {
+    if (!s->hub)
+        return 0;
+    hub_pane_view *v = malloc(sizeof *v);
+    if (v && hub_pane_finish(s->hub, v))
+        download_ended(s, v);
+    free(v);
+    return hub_pane_version(s->hub);
+}
+
+void setup_close(studio *s) {
+    hub_pane_destroy(s->hub);
+    s->hub = NULL;
 }
 
 void setup_key(studio *s, int ch) {
@@ -596,8 +773,14 @@ void setup_key(studio *s, int ch) {
     }
 
     if (!text) {
-        /* The teacher list takes no text: q quits, a asks, h halves. */
-        if (ch == 'q') {
+        /* The teacher list takes no text: q quits, a opens Ask, h halves the rank, c
+         * cancels a download or closes its pane. */
+        if (ch == 'c' && s->hub) {
+            if (hub_pane_running(s->hub))
+                hub_pane_cancel(s->hub);
+            else
+                hub_pane_dismiss(s->hub);
+        } else if (ch == 'q') {
             s->quit = true;
         } else if (ch == 'a') {
             s->ask_return = SCREEN_SETUP;

@@ -78,9 +78,7 @@ void studio_format_duration(char *buf, size_t cap, double s) {
 /* Theme                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* The theme named in $XDG_CONFIG_HOME/lrc/config.json ("theme"), or NULL.
- * The caller frees the result. */
-static char *config_theme(void) {
+char *studio_config_string(const char *key) {
     char path[4200];
     const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
     if (xdg && *xdg)
@@ -97,7 +95,7 @@ static char *config_theme(void) {
     fclose(f);
     buf[n] = '\0';
     cJSON *j = cJSON_Parse(buf);
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "theme");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, key);
     char *name = cJSON_IsString(t) ? strdup(t->valuestring) : NULL;
     cJSON_Delete(j);
     return name;
@@ -109,7 +107,7 @@ static int load_theme(tui_theme *t, const char *requested) {
         tui_theme_monochrome(t);
         return 0;
     }
-    char *configured = requested ? NULL : config_theme();
+    char *configured = requested ? NULL : studio_config_string("theme");
     const char *name = "default";
     if (requested)
         name = requested;
@@ -166,9 +164,10 @@ static void drain_stderr(studio *s) {
     ssize_t n;
     while ((n = read(s->err_read, buf, sizeof buf)) > 0) {
         for (ssize_t i = 0; i < n; i++) {
-            bool end = buf[i] == '\n' || s->err_partial_len + 1 >= sizeof s->err_partial;
             if (buf[i] != '\n' && buf[i] != '\r')
                 s->err_partial[s->err_partial_len++] = buf[i];
+            /* A line longer than the buffer is cut, keeping room for its '\0'. */
+            bool end = buf[i] == '\n' || s->err_partial_len + 1 >= sizeof s->err_partial;
             if (!end)
                 continue;
             s->err_partial[s->err_partial_len] = '\0';
@@ -240,6 +239,7 @@ void studio_end_run(studio *s) {
         return;
     pthread_join(s->thread, NULL);
     s->thread_started = false;
+    ask_release_run(s);
     distill_session_free(&s->session);
 }
 
@@ -265,7 +265,8 @@ static const char *const help_setup[] = {
     "  PgUp, PgDn   rank up or down by an eighth of the teacher's hidden size",
     "  h            half the teacher's hidden size as the rank (teacher list)",
     "  typing       edit the focused text field; Backspace deletes",
-    "  Enter        add the typed model path, or start the distillation",
+    "  Enter        add the typed model path or Hub id, or start the distillation",
+    "  c            cancel the Hub download, or close its pane (teacher list)",
     "  q, Esc       quit (teacher list or rank field)",
     "  a            ask the selected teacher (teacher list)",
     NULL,
@@ -290,7 +291,8 @@ static const char *const help_ask[] = {
     "  Enter        ask; each stage streams into its own pane",
     "  Up, Down     previous or next question from the history",
     "  F2           method: cot, reflect or prcot",
-    "  F3           models: student, teacher, or both side by side",
+    "  F3           model: student, teacher, or the endpoint (--endpoint)",
+    "  F4           side by side: none, or another model beside it",
     "  Esc          back to the screen Ask was opened from",
     NULL,
 };
@@ -379,7 +381,7 @@ static void handle_key(studio *s, int ch) {
 }
 
 static void loop(studio *s) {
-    uint64_t drawn_version = 0, drawn_ask = 0;
+    uint64_t drawn_version = 0, drawn_ask = 0, drawn_hub = 0;
     bool dirty = true;
     timeout(KEY_WAIT_MS);
     for (;;) {
@@ -405,10 +407,12 @@ static void loop(studio *s) {
 
         ask_poll(s);
         uint64_t av = ask_version(s);
-        if (dirty || s->snap->version != drawn_version || av != drawn_ask) {
+        uint64_t hv = setup_poll(s);
+        if (dirty || s->snap->version != drawn_version || av != drawn_ask || hv != drawn_hub) {
             draw(s);
             drawn_version = s->snap->version;
             drawn_ask = av;
+            drawn_hub = hv;
             dirty = false;
         }
         int ch = getch();
@@ -445,6 +449,7 @@ int studio_run(const studio_options *o) {
     lrc_error err;
     if (tui_term_start(&s->term, &theme, &err) < 0) {
         fprintf(stderr, "lrc: studio: %s\n", err.msg);
+        setup_close(s);
         tui_metrics_destroy(m);
         free(m);
         free(snap);
@@ -463,6 +468,7 @@ int studio_run(const studio_options *o) {
 
     loop(s);
 
+    setup_close(s);
     studio_end_run(s);
     ask_close(s);
     tui_term_end(&s->term);

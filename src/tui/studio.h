@@ -21,9 +21,11 @@ typedef struct studio_options {
     const char *models[STUDIO_MAX_MODELS]; /* MODEL arguments */
     size_t n_models;
     long rank, steps, batch, seq, probe_every, threads; /* 0 for the defaults */
-    long warmup;     /* -1 for the default, a tenth of the steps */
-    long save_every; /* -1 for the default; 0 saves only at the end and on request */
-    double lr;       /* 0 for the default */
+    long warmup;            /* -1 for the default, a tenth of the steps */
+    long save_every;        /* -1 for the default; 0 saves only at the end and on request */
+    double lr;              /* 0 for the default */
+    const char *endpoint;   /* --endpoint URL for Ask, or NULL for config.json's "endpoint" */
+    const char *model_name; /* --model-name, sent to the endpoint */
 } studio_options;
 
 /* Run the studio until the user quits. Returns the exit status: 0, or 1

@@ -42,7 +42,8 @@ enum {
 /* A candidate teacher and its `lrc info` summary. */
 typedef struct studio_model {
     char path[4096];
-    const char *origin; /* "bundled", "argument", "typed", "run student" */
+    const char *origin; /* "bundled", "argument", "typed", "Hub", "run student" */
+    char label[320];    /* the name in the list ("ORG/NAME@REV" for a Hub model), or "" */
     bool ok;
     char error[LRC_ERROR_MAX];
     llama_config cfg;
@@ -50,6 +51,23 @@ typedef struct studio_model {
     double memory; /* bytes to load and run, llama_model_memory_needed */
     char format[32];
 } studio_model;
+
+/* Models the Ask screen questions, and its backend slots: one per model,
+ * plus the student of the running run (ASK_SLOT_LIVE). */
+enum { ASK_STUDENT, ASK_TEACHER, ASK_ENDPOINT, ASK_N_MODELS };
+enum { ASK_SLOT_LIVE = ASK_N_MODELS, ASK_N_SLOTS };
+
+/* One side of a question and the worker thread that answers it. */
+typedef struct studio_ask_job {
+    struct studio *s;
+    size_t side;
+    int model;       /* ASK_STUDENT, ASK_TEACHER or ASK_ENDPOINT */
+    bool live;       /* the student of the running run, copied from its trainer */
+    char path[4096]; /* a local model's folder or file */
+    pthread_t thread;
+    bool started;
+    atomic_bool done;
+} studio_ask_job;
 
 /* Distill panels in Tab order. */
 enum { PANEL_LOSS, PANEL_GRAD, PANEL_MI, PANEL_SPEED, N_PANELS };
@@ -70,6 +88,7 @@ typedef struct studio {
     char data_key[8300]; /* teacher and data paths the token count below belongs to */
     size_t data_tokens;
     char data_error[LRC_ERROR_MAX];
+    struct hub_pane *hub; /* the Hub download pane; NULL when it could not be created */
 
     /* Run */
     distill_options dopt;
@@ -84,18 +103,18 @@ typedef struct studio {
     int loss_view;               /* 0: total, ce and kl together; 1 + i: loss series i alone */
     bool stop_wanted, stop_sent; /* a stop requested by the user, and passed to the trainer */
 
-    /* Ask: the worker thread owns the backends and prompts while it runs. */
+    /* Ask: each side of a question runs on its own worker thread, which
+     * owns that side's backend slot while it runs. */
     tui_ask_store ask;
-    pthread_t ask_thread;
+    studio_ask_job ask_job[TUI_ASK_SIDES];
     bool ask_running;
-    atomic_bool ask_done;
     prcot_method ask_method;
     prcot_method ask_job_method; /* the running question's, fixed when it starts */
-    int ask_target;              /* 0 student, 1 teacher, 2 both side by side */
-    size_t ask_slot[2];          /* backend slot of each side: 0 student, 1 teacher */
-    char ask_path[2][4096];      /* model of each side */
-    reason_backend *ask_backend[2];
-    char ask_backend_path[2][4096];
+    int ask_target;              /* ASK_STUDENT, ASK_TEACHER or ASK_ENDPOINT */
+    int ask_beside;              /* the model shown beside it, or -1 */
+    reason_backend *ask_backend[ASK_N_SLOTS];
+    char ask_backend_path[ASK_N_SLOTS][4096];
+    struct ask_live *ask_live; /* the running student (screen_ask.c), or NULL */
     prompt_set prompts;
     bool prompts_loaded;
     char *ask_question;
@@ -117,6 +136,11 @@ void setup_key(studio *s, int ch);
 const studio_model *setup_selected(const studio *s);
 /* Add a model to the teacher list (or find it there); NULL when the list is full. */
 studio_model *setup_add_model(studio *s, const char *path, const char *origin);
+/* Take the outcome of an ended Hub download; returns the download pane's
+ * version, so the loop redraws when it changes. */
+uint64_t setup_poll(studio *s);
+/* Cancel a running Hub download and wait for its thread. */
+void setup_close(studio *s);
 
 /* screen_distill.c */
 void distill_draw(studio *s);
@@ -129,6 +153,13 @@ void ask_close(studio *s);
 uint64_t ask_version(studio *s);
 void ask_draw(studio *s);
 void ask_key(studio *s, int ch);
+/* Stop a question that uses the run's student and free that student; call
+ * before the run's session is freed. */
+void ask_release_run(studio *s);
+
+/* The string value of key in $XDG_CONFIG_HOME/lrc/config.json, or NULL
+ * (studio.c); the caller frees it. */
+char *studio_config_string(const char *key);
 
 /* studio.c */
 int studio_start_run(studio *s);
