@@ -247,7 +247,9 @@ static const char *state_label(const studio *s, tui_element *e) {
 static void draw_title(studio *s) {
     const studio_model *t = setup_selected(s);
     const char *name = t ? strrchr(t->path, '/') : NULL;
-    if (name && name[1])
+    if (t && t->label[0])
+        name = t->label; /* a Hub model: ORG/NAME@REV, not the commit folder */
+    else if (name && name[1])
         name++;
     else
         name = t ? t->path : "?";
