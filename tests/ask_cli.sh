@@ -215,13 +215,13 @@ printf 'title: Synthesis\n\n{{question}} seen as {{perspective}}\n' >"$user_dir/
 "$LRC" ask --endpoint "$URL" --model-name mock-model "Q?" >"$TMP/out" 2>"$TMP/err"
 rc=$?
 [ $rc -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
-    grep -q "stage synthesis 'Synthesis': $user_dir/synthesize.txt:3: placeholder {{perspective}} has no value" \
+    grep -q "^lrc: ask: $user_dir/synthesize.txt:3: placeholder {{perspective}} has no value in the synthesize stage" \
         "$TMP/err"
-check "placeholder without a value: exit 1 and one line naming stage, file and line"
+check "placeholder without a value in its stage: caught at load, one line naming file and line"
 rm "$user_dir/synthesize.txt"
 stop_mock
-[ "$(wc -l <"$LOG")" -eq 5 ]
-check "templates: load errors stop before any request (5 requests, all from the last run)"
+[ "$(wc -l <"$LOG")" -eq 0 ]
+check "templates: load errors stop before any request (no request logged)"
 
 # --- an endpoint that is not there ----------------------------------------------
 "$LRC" ask --endpoint "$URL" --model-name mock-model "Q?" >"$TMP/out" 2>"$TMP/err"
@@ -237,13 +237,151 @@ model="$LRC_TESTDATA/reference/data/llama-f32"
 "$LRC" ask --model "$model" --method cot --max-tokens 4 "Q?" >"$TMP/out" 2>"$TMP/err"
 rc=$?
 [ $rc -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
-    grep -q "stage cot 'Chain of thought': the output has no \"Final answer:\" line" "$TMP/err" &&
+    grep -q "stage cot 'Chain of thought': the output was cut short after 4 tokens, before its \"Final answer:\" line; raise --max-tokens" "$TMP/err" &&
     grep -q "^(0\.[0-9]* s, 4 tokens, truncated)$" "$TMP/out"
 check "local model: the chain of thought runs, 4 tokens, then the missing answer is reported"
 "$LRC" ask --model "$TMP/no-model" "Q?" >"$TMP/out" 2>"$TMP/err"
 rc=$?
 [ $rc -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q "$TMP/no-model" "$TMP/err"
 check "local model: a missing model folder is one line naming it"
+
+# --- Ctrl-C during endpoint waits ----------------------------------------------
+now_ms() { date +%s%3N; }
+# interrupt_after_1s NAME ARGS...: run ask in the background, send SIGINT after
+# 1 s; sets rc and ms (time from the signal to the exit).
+interrupt_after_1s() {
+    name=$1
+    shift
+    "$LRC" ask "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    pid=$!
+    sleep 1
+    t0=$(now_ms)
+    kill -INT $pid
+    wait $pid
+    rc=$?
+    ms=$(($(now_ms) - t0))
+}
+printf '{"replies":[{"delay":30}]}' >"$TMP/silent.json"
+start_mock silent "$TMP/silent.json"
+interrupt_after_1s int-silent --endpoint "$URL" --model-name mock-model "Q?"
+[ $rc -eq 130 ] && [ $ms -lt 1800 ] && grep -q "stopped by interrupt" "$TMP/int-silent.err"
+check "Ctrl-C while the server sends nothing: exit 130 ${ms} ms after the signal"
+stop_mock
+printf '{"replies":[{"chunks":["data: {\\"choices\\":[{\\"delta\\":{\\"content\\":\\"Hi\\"}}]}\\n\\n"],"stall":30}]}' >"$TMP/stall.json"
+start_mock stall "$TMP/stall.json"
+interrupt_after_1s int-stall --endpoint "$URL" --model-name mock-model "Q?"
+[ $rc -eq 130 ] && [ $ms -lt 1800 ]
+check "Ctrl-C while the stream stalls: exit 130 ${ms} ms after the signal"
+stop_mock
+printf '{"replies":[{"status":429,"headers":{"Retry-After":"3600"},"body":{"error":{"message":"slow down"}}}]}' >"$TMP/busy.json"
+start_mock busy "$TMP/busy.json"
+interrupt_after_1s int-busy --endpoint "$URL" --model-name mock-model "Q?"
+[ $rc -eq 130 ] && [ $ms -lt 1800 ]
+check "Ctrl-C while waiting to retry a 429: exit 130 ${ms} ms after the signal"
+grep -q "^lrc: ask: $URL/v1/chat/completions: HTTP 429 on attempt 1 of 4; retrying in 30 s (the server asked for 3600 s; waits are capped at 30 s)$" \
+    "$TMP/int-busy.err"
+check "a retry is announced on stderr with its wait and the cap"
+stop_mock
+
+# --- --timeout -------------------------------------------------------------------
+start_mock stall2 "$TMP/stall.json"
+t0=$(now_ms)
+"$LRC" ask --endpoint "$URL" --model-name mock-model --timeout 1 "Q?" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+ms=$(($(now_ms) - t0))
+[ $rc -eq 1 ] && [ $ms -lt 4000 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
+    grep -q "the stream stalled: no bytes for 1 s.*--timeout SECONDS" "$TMP/err"
+check "--timeout 1 ends a stalled stream after about 1 s (${ms} ms)"
+stop_mock
+usage_error "--timeout 0 is a usage error" "--timeout '0': expected a number of seconds" \
+    --endpoint http://127.0.0.1:1 --model-name m --timeout 0 "Q?"
+usage_error "--timeout needs --endpoint" "--timeout applies to --endpoint only" \
+    --model /nowhere --timeout 5 "Q?"
+
+# --- secrets in the URL and the key ---------------------------------------------
+"$LRC" ask --endpoint "http://bob:sk-SECRET-pw@127.0.0.1:1/v1?api_key=QSECRET" \
+    --model-name m "Q?" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && ! grep -q "SECRET\|bob" "$TMP/err" &&
+    grep -q "http://127.0.0.1:1/v1/chat/completions?\.\.\." "$TMP/err"
+check "an unreachable endpoint's error shows no user:password and no query string"
+usage_error "port 99999 is a usage error" "port '99999' is not a number from 1 to 65535" \
+    --endpoint "http://bob:sk-SECRET-pw@127.0.0.1:99999" --model-name m "Q?"
+! grep -q "SECRET" "$TMP/err"
+check "the port error leaves the password out"
+usage_error "a question that is not UTF-8 is a usage error naming the byte" \
+    "the question is not valid UTF-8 at byte offset 2" \
+    --endpoint http://127.0.0.1:1 --model-name m "$(printf 'ab\377c')"
+usage_error "--model= (empty) is a usage error" "option '--model' has an empty value" \
+    --model= "Q?"
+usage_error "a question of white space is a usage error" \
+    "the question is empty or only white space" \
+    --endpoint http://127.0.0.1:1 --model-name m "   "
+usage_error "--perspectives with --method cot is a usage error" \
+    "--perspectives applies to --method prcot only" \
+    --endpoint http://127.0.0.1:1 --model-name m --method cot --perspectives biases-ethics "Q?"
+start_mock injected "$TMP/silent.json"
+LRC_API_KEY="abc-KEYTEXT
+X-Injected: 1" "$LRC" ask --endpoint "$URL" --model-name m "Q?" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+stop_mock
+[ $rc -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
+    grep -q "LRC_API_KEY has a control byte at offset 11" "$TMP/err" &&
+    ! grep -q "KEYTEXT\|Injected" "$TMP/err" && [ ! -s "$TMP/injected.log" ]
+check "a key with a line break: exit 1, one line without the key, no request sent"
+
+# --- {{reflection}} where it has no value, a folder for a template ----------------
+start_mock reflection "$TMP/silent.json"
+printf 'title: Synthesis\n\n{{question}} {{reflection}}\n' >"$user_dir/synthesize.txt"
+"$LRC" ask --endpoint "$URL" --model-name mock-model "Q?" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
+    grep -q "$user_dir/synthesize.txt: {{reflection}} has a value only when one reflection runs.*this run has 4" "$TMP/err"
+check "{{reflection}} in synthesize.txt with four perspectives fails before any request"
+rm "$user_dir/synthesize.txt"
+printf 'title: Odd\n\n{{question}} {{reflection}}\n' >"$user_dir/perspective-odd.txt"
+"$LRC" ask --endpoint "$URL" --model-name mock-model "Q?" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
+    grep -q "$user_dir/perspective-odd.txt:3: placeholder {{reflection}} has no value in the perspective-odd stage" "$TMP/err"
+check "{{reflection}} in a perspective file is a load error naming file and line"
+rm "$user_dir/perspective-odd.txt"
+mkdir "$user_dir/cot.txt"
+"$LRC" ask --endpoint "$URL" --model-name mock-model "Q?" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "$user_dir/cot.txt: is a folder; expected a template file" "$TMP/err"
+check "a folder named cot.txt is reported as a folder"
+rmdir "$user_dir/cot.txt"
+stop_mock
+[ ! -s "$TMP/reflection.log" ]
+check "template checks: no request reached the server"
+
+# --- a local model whose context the synthesis overflows -------------------------
+# Short templates and two short perspectives: every stage fits the 256-token
+# context of the test model except the synthesis, which holds three outputs
+# of 80 tokens.
+printf 'title: Chain of thought\n\nQ: {{question}}\n' >"$user_dir/cot.txt"
+printf 'title: Synthesis\n\nQ: {{question}}\nA: {{cot}}\n{{reflections}}\n' >"$user_dir/synthesize.txt"
+for p in a b; do
+    printf 'title: Aspect %s\n\nQ: {{question}}\nA: {{cot}}\n{{perspective}}\n' $p \
+        >"$user_dir/perspective-$p.txt"
+done
+"$LRC" ask --model "$model" --max-tokens 80 --perspectives a,b --json "Q?" \
+    >"$TMP/ctx.json" 2>"$TMP/ctx.err"
+rc=$?
+[ $rc -eq 1 ] &&
+    grep -q "^lrc: ask: warning: the synthesis prompt may reach [0-9]* tokens (3 stages of up to 80 tokens before it), more than the model's context of 256.*--max-tokens [0-9]* or less" "$TMP/ctx.err" &&
+    grep -q "^lrc: ask: stage synthesis 'Synthesis': the prompt has [0-9]* tokens, which leaves no room in the model's context of 256 tokens; lower --max-tokens (now 80" "$TMP/ctx.err"
+check "local context: a warning first, then the synthesis is refused with what to change"
+"$PY" - "$TMP/ctx.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [s["kind"] for s in d["stages"]] == ["cot", "reflection", "reflection"], d["stages"]
+assert d["final_answer"] is None and "leaves no room" in d["error"], d
+EOF
+check "--json on failure: the three finished stages, final_answer null and the error"
+rm -f "$user_dir/cot.txt" "$user_dir/synthesize.txt" "$user_dir/perspective-a.txt" \
+    "$user_dir/perspective-b.txt"
 
 # --- the key never leaves the bearer header -------------------------------------
 cat "$TMP"/*.out "$TMP"/*.err "$TMP"/*.json "$TMP"/*.log "$TMP"/*.mock >"$TMP/everything" 2>/dev/null

@@ -95,7 +95,7 @@ start_mock all "$DATA/eval_script.json"
 "$LRC" eval --tasks "$DATA/tasks.jsonl" --endpoint "$URL" --model-name mock-model --method all \
     --ablate --json --progress >"$TMP/report.json" 2>"$TMP/report.err"
 check "eval --method all --ablate --json exits 0"
-"$PY" - "$TMP/report.json" "$URL" <<'EOF' >"$TMP/report.check" 2>&1
+"$PY" - "$TMP/report.json" "$URL" "$DATA/tasks.jsonl" <<'EOF' >"$TMP/report.check" 2>&1
 import json, sys
 r = json.load(open(sys.argv[1]))
 failures = []
@@ -145,6 +145,19 @@ expect("ablation", abl, {"alternative-solutions": (6, 4), "biases-ethics": (6, 5
 expect("ablation order", [a["left_out"] for a in r["ablation"]],
        ["alternative-solutions", "biases-ethics", "information-completeness",
         "logical-consistency"])
+tr = r["task_results"]
+tasks = [json.loads(l) for l in open(sys.argv[3]) if l.strip()]
+expect("task_results questions", [t["question"] for t in tr], [t["question"] for t in tasks])
+expect("task_results expected", [t["expected"] for t in tr], [t["answer"] for t in tasks])
+expect("task_results families", [t["family"] for t in tr], [t["family"] for t in tasks])
+for name, (n, correct, fams, init, corr, regr) in want.items():
+    expect(name + " task results correct", sum(t["methods"][name]["correct"] for t in tr), correct)
+    if init is not None:
+        expect(name + " task results initial_correct",
+               sum(t["methods"][name]["initial_correct"] for t in tr), init)
+cot6 = tr[5]["methods"]["cot"]
+expect("task 6 cot failed", (cot6["final"], "Final answer" in (cot6["error"] or "")), (None, True))
+expect("prompt_too_long", r["prompt_too_long"], {"cot": 0, "reflect": 0, "prcot": 0, "ablation": 0})
 print("\n".join(failures) if failures else "report ok")
 EOF
 [ "$(cat "$TMP/report.check")" = "report ok" ]
@@ -157,7 +170,7 @@ stop_mock
 check "log: 180 requests for every method and the ablation"
 grep -q "^eval: prcot: task 6/6, accuracy 4/6 (66.7%)$" "$TMP/report.err"
 check "progress: one line per task on stderr with --progress"
-grep -q "^lrc: eval: $DATA/tasks.jsonl line 6, cot: stage cot 'Chain of thought': the output has no \"Final answer:\" line.*; counted as wrong$" \
+grep -q "^lrc: eval: $DATA/tasks.jsonl:6, cot: stage cot 'Chain of thought': the output has no \"Final answer:\" line.*; counted as wrong$" \
     "$TMP/report.err"
 check "a chain of thought without an answer is reported and counted wrong"
 
@@ -185,12 +198,84 @@ check "log: 3 tasks * (6 + 1) requests"
 [ ! -s "$TMP/table.err" ]
 check "no progress lines when stderr is not a terminal"
 
+# --- task lines with empty or repeated fields; tasks from standard input --------
+printf '{"question":"Q?","answer":"1","family":"f"}\n{"question":"  ","answer":"1","family":"f"}\n' \
+    >"$TMP/blank.jsonl"
+"$LRC" eval --tasks "$TMP/blank.jsonl" --endpoint http://127.0.0.1:1 --model-name m \
+    >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
+    grep -q "^lrc: eval: $TMP/blank.jsonl:2: field \"question\" is empty" "$TMP/err"
+check "a blank question is an error naming the file and line"
+printf '{"question":"Q?","answer":"1","answer":"2","family":"f"}\n' >"$TMP/dup.jsonl"
+"$LRC" eval --tasks "$TMP/dup.jsonl" --endpoint http://127.0.0.1:1 --model-name m \
+    >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "$TMP/dup.jsonl:1: field \"answer\" appears 2 times" "$TMP/err"
+check "a repeated field is an error naming the file and line"
+"$LRC" eval --tasks - --endpoint http://127.0.0.1:1 --model-name m <"$TMP/blank.jsonl" \
+    >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "(standard input):2: field \"question\" is empty" "$TMP/err"
+check "--tasks - reads standard input"
+
+# --- a local model whose context the synthesis overflows -------------------------
+# Short templates and two short perspectives: every stage fits the 256-token
+# context of the test model except the synthesis, which holds three outputs
+# of 80 tokens. Each such task counts as wrong and the evaluation goes on.
+user_dir="$XDG_CONFIG_HOME/lrc/prompts/prcot"
+mkdir -p "$user_dir"
+printf 'title: Chain of thought\n\nQ: {{question}}\n' >"$user_dir/cot.txt"
+printf 'title: Synthesis\n\nQ: {{question}}\nA: {{cot}}\n{{reflections}}\n' >"$user_dir/synthesize.txt"
+for p in a b; do
+    printf 'title: Aspect %s\n\nQ: {{question}}\nA: {{cot}}\n{{perspective}}\n' $p \
+        >"$user_dir/perspective-$p.txt"
+done
+printf '{"question":"Q?","answer":"1","family":"f"}\n{"question":"R?","answer":"2","family":"\\u001b[31mred"}\n' \
+    >"$TMP/local.jsonl"
+model="$LRC_TESTDATA/reference/data/llama-f32"
+"$LRC" eval --tasks "$TMP/local.jsonl" --model "$model" --max-tokens 80 --perspectives a,b \
+    --method prcot,cot --show-tasks >"$TMP/local.out" 2>"$TMP/local.err"
+rc=$?
+[ $rc -eq 0 ] &&
+    grep -q "^prcot: 2 runs with a prompt too long for the context, counted as wrong$" "$TMP/local.out" &&
+    [ "$(grep -c "local.jsonl:[12], prcot: stage synthesis 'Synthesis': the prompt has [0-9]* tokens, which leaves no room in the model's context of 256 tokens; lower --max-tokens (now 80.*; counted as wrong$" "$TMP/local.err")" -eq 2 ]
+check "local context: both tasks' synthesis is refused, counted wrong, and the report is printed"
+[ $rc -eq 0 ] || sed 's/^/# /' "$TMP/local.err"
+! grep -q "$(printf '\033')" "$TMP/local.out" && grep -q "^prcot    ?\[31mred " "$TMP/local.out"
+check "table: a control byte in a family name is shown as ?"
+grep -q "^$TMP/local.jsonl:2  R?$" "$TMP/local.out" && grep -q "^  expected: 2$" "$TMP/local.out" &&
+    grep -q "^  prcot    wrong final: -  (initial: -, wrong)  \[failed: stage synthesis" "$TMP/local.out" &&
+    grep -q "^  cot      wrong final: -  \[failed: stage cot 'Chain of thought': the output was cut short after 80 tokens" "$TMP/local.out"
+check "--show-tasks lists each task's expected answer and each method's outcome"
+"$LRC" eval --tasks "$TMP/local.jsonl" --model "$model" --max-tokens 80 --perspectives a,b \
+    --json >"$TMP/local.json" 2>/dev/null
+rc=$?
+"$PY" - "$TMP/local.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["prompt_too_long"] == {"prcot": 2}, r["prompt_too_long"]
+assert [t["expected"] for t in r["task_results"]] == ["1", "2"]
+for t in r["task_results"]:
+    p = t["methods"]["prcot"]
+    assert p["correct"] is False and p["final"] is None and "leaves no room" in p["error"], p
+EOF
+[ $? -eq 0 ] && [ $rc -eq 0 ]
+check "json: prompt_too_long counts and task_results carry the reason"
+rm -f "$user_dir/cot.txt" "$user_dir/synthesize.txt" "$user_dir/perspective-a.txt" \
+    "$user_dir/perspective-b.txt"
+usage_error "--method all,cot says all stands alone" "all stands alone" \
+    --tasks "$TMP/local.jsonl" --model "$model" --method all,cot
+usage_error "--perspectives without prcot is a usage error" \
+    "--perspectives applies to the prcot method and --ablate only" \
+    --tasks "$TMP/local.jsonl" --model "$model" --method cot --perspectives a
+
 # --- a backend failure stops the evaluation --------------------------------------
 "$LRC" eval --tasks "$DATA/tasks.jsonl" --endpoint "$URL" --model-name mock-model \
     >"$TMP/out" 2>"$TMP/err"
 rc=$?
 [ $rc -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
-    grep -q "tasks.jsonl line 1, prcot: stage cot 'Chain of thought': $URL" "$TMP/err"
+    grep -q "tasks.jsonl:1, prcot: stage cot 'Chain of thought': $URL" "$TMP/err"
 check "unreachable endpoint: exit 1 and one line naming the task, method and stage"
 
 grep -rqF "$KEY" "$TMP"

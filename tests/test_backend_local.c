@@ -522,7 +522,8 @@ static void check_limits(env *e, const char *user, const reference *ref) {
         reason_output outs[2];
         int rc = b->generate_many(b, reqs, 2, outs, &err);
         ok(rc == -1, "prompt longer than the context: generate_many fails");
-        ok(outs[0].failed == 1 && strstr(outs[0].err.msg, "shorten the prompt") != NULL,
+        ok(outs[0].failed == 1 && strstr(outs[0].err.msg, "lower --max-tokens") != NULL &&
+               strstr(outs[0].err.msg, "longer context") != NULL,
            "prompt longer than the context: the error says what to do (%s)", outs[0].err.msg);
         ok(strcmp(err.msg, outs[0].err.msg) == 0,
            "prompt longer than the context: err is the first failure");

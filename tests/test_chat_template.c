@@ -52,7 +52,8 @@ static void check_smollm2(void) {
         return;
     ok(ct.family == CHAT_CHATML && strcmp(chat_family_name(ct.family), "chatml") == 0,
        "smollm2: ChatML");
-    ok(stops_are(&ct, "<|im_end|>", NULL), "smollm2: stop <|im_end|> (also its eos)");
+    ok(stops_are(&ct, "<|im_end|>", "<|im_start|>"),
+       "smollm2: stops <|im_end|> (also its eos) and <|im_start|>");
     check_render(&ct, NULL, "What is 2+2?",
                  "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by "
                  "Hugging Face<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
@@ -133,8 +134,10 @@ static void check_inline(void) {
                       "%}{{'<|im_start|>' + m['role'] + '\\\\n' + m['content'] + "
                       "'<|im_end|>\\\\n'}}{% endfor %}\"}");
     ok(chat_template_from_config(cfg, &ct, &err) == 0 && ct.family == CHAT_CHATML &&
-           ct.default_system == NULL && stops_are(&ct, "<|im_end|>", "<|endoftext|>"),
-       "ChatML without a default system turn; eos added as a second stop");
+           ct.default_system == NULL && ct.n_stops == 3 && strcmp(ct.stops[0], "<|im_end|>") == 0 &&
+           strcmp(ct.stops[1], "<|im_start|>") == 0 && strcmp(ct.stops[2], "<|endoftext|>") == 0 &&
+           ct.stops[3] == NULL,
+       "ChatML without a default system turn: stops <|im_end|>, <|im_start|>, then the eos");
     check_render(&ct, NULL, "Hi", "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", 0,
                  "chatml: no system turn when the template has no default");
     chat_template_free(&ct);

@@ -430,6 +430,15 @@ static void test_errors(void) {
     expect_error("404", rc, &err, "HTTP 404: no chat-completions endpoint");
     http_result_free(&res);
 
+    /* 404 with a server message: the message, and the model name to check */
+    memset(&t, 0, sizeof t);
+    rc = run_case("r404msg",
+                  "{\"replies\":[{\"status\":404,\"body\":{\"error\":{\"message\":\"route "
+                  "gone\"}}}]}",
+                  NULL, &m, &res, &err, &t, &secs);
+    expect_error("404 with a message", rc, &err, "HTTP 404: route gone; check --model-name");
+    http_result_free(&res);
+
     /* A model the server does not have. */
     memset(&t, 0, sizeof t);
     http_backend_config over = {0};
@@ -613,6 +622,208 @@ static void remove_tree(const char *dir) {
     rmdir(dir);
 }
 
+/* ---- Ctrl-C, retries shown, URLs and keys --------------------------------- */
+
+static volatile sig_atomic_t cancel_flag;
+
+static void on_usr1(int sig) {
+    (void)sig;
+    cancel_flag = 1;
+}
+
+/* Send ourselves SIGUSR1 after ms milliseconds, as a user's Ctrl-C would. */
+static pid_t signal_later(long ms) {
+    pid_t parent = getpid(), pid = fork();
+    if (pid == 0) {
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        kill(parent, SIGUSR1);
+        _exit(0);
+    }
+    return pid;
+}
+
+/* Run script with the config's cancel flag raised after 500 ms. */
+static void cancel_case(const char *name, const char *script, double backoff_max) {
+    mock m;
+    tokens t = {0};
+    http_result res;
+    lrc_error err = {{0}};
+    if (mock_start(&m, name, script) != 0) {
+        ok(0, "%s: mock started", name);
+        return;
+    }
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, &old);
+    cancel_flag = 0;
+    http_request r = make_req(&t);
+    http_backend_config c = make_cfg(&m);
+    c.idle_timeout_s = 60;
+    c.max_attempts = 4;
+    c.backoff_max_s = backoff_max;
+    c.cancel = &cancel_flag;
+    pid_t child = signal_later(500);
+    double t0 = now_s();
+    int rc = http_backend_chat(&c, &r, &res, &err);
+    double secs = now_s() - t0;
+    waitpid(child, NULL, 0);
+    sigaction(SIGUSR1, &old, NULL);
+    record(name, &res, &err);
+    mock_stop(&m);
+    ok(rc == -1 && strcmp(err.msg, "cancelled") == 0 && secs < 2.0,
+       "%s: the cancel flag ends the wait in %.2f s (< 2 s): %s", name, secs, err.msg);
+    http_result_free(&res);
+}
+
+typedef struct retry_seen {
+    int calls;
+    http_retry_info last;
+    char url[256];
+} retry_seen;
+
+static void on_retry(const http_retry_info *info, void *user) {
+    retry_seen *s = user;
+    s->calls++;
+    s->last = *info;
+    snprintf(s->url, sizeof s->url, "%s", info->url);
+}
+
+static void test_cancel(void) {
+    cancel_case("cancel-silent", "{\"replies\":[{\"delay\":20}]}", 0);
+    cancel_case("cancel-stall", "{\"replies\":[{\"chunks\":[\"" EV("Hello") "\"],\"stall\":20}]}",
+                0);
+    cancel_case("cancel-retry-after",
+                "{\"replies\":[{\"status\":429,\"headers\":{\"Retry-After\":\"3600\"},"
+                "\"body\":{\"error\":{\"message\":\"slow down\"}}}]}",
+                0);
+}
+
+static void test_retry_report(void) {
+    mock m;
+    tokens t = {0};
+    http_result res;
+    lrc_error err = {{0}};
+    if (mock_start(&m, "retry-report",
+                   "{\"replies\":[{\"status\":429,\"headers\":{\"Retry-After\":\"3600\"},"
+                   "\"body\":{\"error\":{\"message\":\"slow down\"}}},{\"text\":\"ok\"}]}") != 0) {
+        ok(0, "retry report: mock started");
+        return;
+    }
+    retry_seen seen = {0};
+    http_request r = make_req(&t);
+    http_backend_config c = make_cfg(&m);
+    c.backoff_max_s = 0.3;
+    c.on_retry = on_retry;
+    c.retry_user = &seen;
+    double t0 = now_s();
+    int rc = http_backend_chat(&c, &r, &res, &err);
+    double secs = now_s() - t0;
+    mock_stop(&m);
+    ok(rc == 0 && seen.calls == 1 && seen.last.status == 429 && seen.last.attempt == 1 &&
+           seen.last.max_attempts == 3,
+       "retry report: one call for the one retry, status 429, attempt 1 of 3 (%d calls)",
+       seen.calls);
+    ok(seen.last.retry_after_s == 3600 && seen.last.wait_s == 0.3 && secs < 2.0,
+       "retry report: Retry-After 3600 capped at backoff_max_s 0.3 (waited %.2f s)", secs);
+    http_result_free(&res);
+}
+
+/* A URL with user:password and a query; nothing listens on port 1. */
+static void test_url_secrets(void) {
+    http_result res;
+    lrc_error err = {{0}};
+    tokens t = {0};
+    http_request r = make_req(&t);
+    http_backend_config c = {0};
+    c.base_url = "http://bob:sk-SECRET-pw@127.0.0.1:1/v1?api_key=QSECRET";
+    c.model = "m";
+    c.connect_timeout_s = 2;
+    int rc = http_backend_chat(&c, &r, &res, &err);
+    record("url-secrets", &res, &err);
+    ok(rc == -1 && !strstr(err.msg, "SECRET") && !strstr(err.msg, "bob") &&
+           strstr(err.msg, "http://127.0.0.1:1/v1/chat/completions?..."),
+       "url: the error leaves out user:password and the query: %s", err.msg);
+    http_result_free(&res);
+
+    char shown[256];
+    http_backend_redact_url("https://u:p@h.example:8443/base?k=v#f", shown, sizeof shown);
+    ok(strcmp(shown, "https://h.example:8443/base?...") == 0, "url: redacted as %s", shown);
+
+    static const char *const bad[] = {"http://127.0.0.1:99999",
+                                      "http://127.0.0.1:0",
+                                      "http://127.0.0.1:",
+                                      "http://127.0.0.1:80x",
+                                      "http://127.0.0.1:8080/#frag",
+                                      "http://a b",
+                                      "http://:8080",
+                                      "ftp://127.0.0.1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        lrc_error e = {{0}};
+        ok(http_backend_check_url(bad[i], &e) == -1 && one_line(e.msg), "url: '%s' is refused: %s",
+           bad[i], e.msg);
+    }
+    static const char *const good[] = {"http://127.0.0.1:8080", "https://h.example/v1",
+                                       "http://[::1]:8080/v1", "http://u:p@host:65535/x?y=1"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        lrc_error e = {{0}};
+        ok(http_backend_check_url(good[i], &e) == 0, "url: '%s' is accepted %s", good[i], e.msg);
+    }
+}
+
+/* The request path for a base URL, as the mock logged it. */
+static void path_case(const char *name, const char *label, const char *suffix, const char *want) {
+    mock m;
+    tokens t = {0};
+    http_result res;
+    lrc_error err = {{0}};
+    if (mock_start(&m, name, "{\"replies\":[{\"text\":\"ok\"}]}") != 0) {
+        ok(0, "%s: mock started", label);
+        return;
+    }
+    char base[256];
+    snprintf(base, sizeof base, "%s%s", m.base, suffix);
+    http_request r = make_req(&t);
+    http_backend_config c = make_cfg(&m);
+    c.base_url = base;
+    int rc = http_backend_chat(&c, &r, &res, &err);
+    mock_stop(&m);
+    cJSON *log = mock_log(&m);
+    const cJSON *p = cJSON_GetObjectItem(cJSON_GetArrayItem(log, 0), "path");
+    ok(rc == 0 && cJSON_IsString(p) && strcmp(p->valuestring, want) == 0,
+       "%s: the request goes to %s (got %s)", label, want,
+       cJSON_IsString(p) ? p->valuestring : "nothing");
+    cJSON_Delete(log);
+    http_result_free(&res);
+}
+
+static void test_paths(void) {
+    path_case("path1", "full path", "/v1/chat/completions", "/v1/chat/completions");
+    path_case("path2", "full path and slash", "/v1/chat/completions/", "/v1/chat/completions");
+    path_case("path3", "query", "/?tenant=a", "/v1/chat/completions?tenant=a");
+    path_case("path4", "v1 and query", "/v1?tenant=a", "/v1/chat/completions?tenant=a");
+}
+
+static void test_bad_key(void) {
+    http_result res;
+    lrc_error err = {{0}};
+    tokens t = {0};
+    http_request r = make_req(&t);
+    http_backend_config c = {0};
+    c.base_url = "http://127.0.0.1:1";
+    c.model = "m";
+    setenv("LRC_API_KEY", "abc-KEYTEXT\r\nX-Injected: 1", 1);
+    int rc = http_backend_chat(&c, &r, &res, &err);
+    setenv("LRC_API_KEY", key, 1);
+    ok(rc == -1 && one_line(err.msg) && strstr(err.msg, "LRC_API_KEY") &&
+           strstr(err.msg, "offset 11") && !strstr(err.msg, "KEYTEXT") &&
+           !strstr(err.msg, "Injected") && res.attempts == 0,
+       "key: a CR/LF in LRC_API_KEY is refused before any request: %s", err.msg);
+    http_result_free(&res);
+}
+
 int main(void) {
     const char *data = getenv("LRC_TESTDATA");
     if (access(PY, X_OK) != 0)
@@ -643,6 +854,11 @@ int main(void) {
     test_key_fallback();
     test_concurrency();
     test_concurrent_retry();
+    test_cancel();
+    test_retry_report();
+    test_url_secrets();
+    test_paths();
+    test_bad_key();
     fclose(outputs);
     char canary[600];
     snprintf(canary, sizeof canary, "%s/canary", tmpdir);

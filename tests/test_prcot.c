@@ -344,7 +344,11 @@ static void test_stages_in_order(void) {
         return;
     }
     reason_backend *b = open_backend(&m, 4);
-    prcot_options opt = {PRCOT_METHOD_PRCOT, &prompts, NULL, 0, "You are careful."};
+    prcot_options opt = {.method = PRCOT_METHOD_PRCOT,
+                         .prompts = &prompts,
+                         .perspectives = NULL,
+                         .n_perspectives = 0,
+                         .system = "You are careful."};
     seen sn = {.cancel_at_stage = -1};
     prcot_callbacks cb = {cb_begin, cb_token, cb_end, &sn};
     prcot_result r;
@@ -451,7 +455,11 @@ static double reflection_wall(size_t parallel, int *run_ok) {
     if (mock_start(&m, "delay", standard_script(1.0, SYN_REPLY)) != 0)
         return -1;
     reason_backend *b = open_backend(&m, parallel);
-    prcot_options opt = {PRCOT_METHOD_PRCOT, &prompts, NULL, 0, NULL};
+    prcot_options opt = {.method = PRCOT_METHOD_PRCOT,
+                         .prompts = &prompts,
+                         .perspectives = NULL,
+                         .n_perspectives = 0,
+                         .system = NULL};
     seen sn = {.cancel_at_stage = -1};
     prcot_callbacks cb = {cb_begin, cb_token, cb_end, &sn};
     prcot_result r;
@@ -494,7 +502,11 @@ static void test_reflect_and_cot(void) {
         return;
     }
     reason_backend *b = open_backend(&m, 4);
-    prcot_options opt = {PRCOT_METHOD_REFLECT, &prompts, NULL, 0, NULL};
+    prcot_options opt = {.method = PRCOT_METHOD_REFLECT,
+                         .prompts = &prompts,
+                         .perspectives = NULL,
+                         .n_perspectives = 0,
+                         .system = NULL};
     prcot_result r;
     lrc_error err = {{0}};
     int rc = prcot_run(b, &opt, QUESTION, NULL, &r, &err);
@@ -550,7 +562,11 @@ static void test_selected_perspectives(void) {
         return;
     }
     reason_backend *b = open_backend(&m, 4);
-    prcot_options opt = {PRCOT_METHOD_PRCOT, &prompts, idx, n, NULL};
+    prcot_options opt = {.method = PRCOT_METHOD_PRCOT,
+                         .prompts = &prompts,
+                         .perspectives = idx,
+                         .n_perspectives = n,
+                         .system = NULL};
     prcot_result r;
     rc = prcot_run(b, &opt, QUESTION, NULL, &r, &err);
     mock_stop(&m);
@@ -594,6 +610,46 @@ static void test_methods(void) {
     ok(strcmp(prcot_method_name(PRCOT_METHOD_PRCOT), "prcot") == 0, "method: name of prcot");
 }
 
+/* A check_prompt hook that rejects the synthesis: nothing of it is sent. */
+static int reject_synthesis(const prcot_stage *st, const char *system, void *user, lrc_error *err) {
+    int *calls = user;
+    (void)system;
+    (*calls)++;
+    if (st->kind != PRCOT_STAGE_SYNTHESIS)
+        return 0;
+    return lrc_errorf(err, "too long here (%zu bytes)", strlen(st->prompt));
+}
+
+static void test_check_prompt(void) {
+    mock m;
+    if (mock_start(&m, "checkprompt", standard_script(0, SYN_REPLY)) != 0) {
+        ok(0, "check_prompt: mock started");
+        return;
+    }
+    reason_backend *b = open_backend(&m, 4);
+    int calls = 0;
+    prcot_options opt = {.method = PRCOT_METHOD_PRCOT, .prompts = &prompts};
+    opt.check_prompt = reject_synthesis;
+    opt.check_user = &calls;
+    prcot_result r;
+    lrc_error err = {{0}};
+    int rc = prcot_run(b, &opt, QUESTION, NULL, &r, &err);
+    record("checkprompt", &r, &err);
+    ok(rc == -1 && r.prompt_rejected == 1 && r.answer_missing == 0,
+       "check_prompt: a rejected prompt fails the run and is flagged");
+    ok(strstr(err.msg, "stage synthesis 'Synthesis': too long here (") == err.msg,
+       "check_prompt: the error names the stage: %s", err.msg);
+    ok(r.n_stages == 5 && calls == 6, "check_prompt: 5 stages kept, the hook saw all 6 (%zu, %d)",
+       r.n_stages, calls);
+    prcot_result_free(&r);
+    mock_stop(&m);
+    cJSON *log = mock_log(&m);
+    ok(cJSON_GetArraySize(log) == 5, "check_prompt: the synthesis never reached the server (%d)",
+       cJSON_GetArraySize(log));
+    cJSON_Delete(log);
+    reason_backend_free(b);
+}
+
 static void test_errors(void) {
     /* A synthesis without a final-answer line. */
     mock m;
@@ -602,7 +658,11 @@ static void test_errors(void) {
         return;
     }
     reason_backend *b = open_backend(&m, 4);
-    prcot_options opt = {PRCOT_METHOD_PRCOT, &prompts, NULL, 0, NULL};
+    prcot_options opt = {.method = PRCOT_METHOD_PRCOT,
+                         .prompts = &prompts,
+                         .perspectives = NULL,
+                         .n_perspectives = 0,
+                         .system = NULL};
     prcot_result r;
     lrc_error err = {{0}};
     int rc = prcot_run(b, &opt, QUESTION, NULL, &r, &err);
@@ -809,6 +869,7 @@ int main(void) {
     test_reflect_and_cot();
     test_selected_perspectives();
     test_errors();
+    test_check_prompt();
     fclose(outputs);
 
     char canary[600];

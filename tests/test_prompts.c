@@ -159,8 +159,47 @@ static void check_override_and_errors(const char *srcdir) {
     ok(rc == 0 && prompts_render(&t, &q, 1, &out, &err) == -1 && out == NULL &&
            contains(err.msg, where) && contains(err.msg, "{{cot}}"),
        "a placeholder with no value at render time names the file and line");
+    ok(rc == 0 && prompts_uses(&t, "cot") == 1 && prompts_uses(&t, "reflection") == 0,
+       "prompts_uses finds {{cot}} and not {{reflection}}");
     if (rc == 0)
         prompts_template_free(&t);
+
+    /* A stage template using a placeholder its stage has no value for fails
+     * at load time, naming the file and line. */
+    write_file("cot.txt", "title: Custom\n\nline\n{{question}} {{cot}}\n");
+    rc = prompts_load_template("cot", &t, &err);
+    snprintf(where, sizeof where, "%s/cot.txt:4:", cfgdir);
+    ok(rc == -1 && contains(err.msg, where) && contains(err.msg, "{{cot}} has no value in the cot"),
+       "{{cot}} in cot.txt is a load error naming the file and line");
+    diag("%s", err.msg);
+    write_file("perspective-zz.txt", "title: Z\n\n{{question}}\n{{reflection}}\n");
+    rc = prompts_load_template("perspective-zz", &t, &err);
+    snprintf(where, sizeof where, "%s/perspective-zz.txt:4:", cfgdir);
+    ok(rc == -1 && contains(err.msg, where) && contains(err.msg, "{{reflection}}"),
+       "{{reflection}} in a perspective file is a load error naming the file and line");
+    write_file("synthesize.txt", "title: S\n\n{{reflection}} {{reflections}} {{cot}}\n");
+    rc = prompts_load_template("synthesize", &t, &err);
+    ok(rc == 0, "synthesize.txt may use {{reflection}}, {{reflections}} and {{cot}}");
+    if (rc == 0)
+        prompts_template_free(&t);
+    remove_file("synthesize.txt");
+    remove_file("perspective-zz.txt");
+
+    /* A title with no body, and a folder in place of a file. */
+    write_file("cot.txt", "title: Only a title\n\n  \n");
+    rc = prompts_load_template("cot", &t, &err);
+    ok(rc == -1 && contains(err.msg, "cot.txt: the template has a title but no body"),
+       "a title without a body is an error naming the file");
+    remove_file("cot.txt");
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/cot.txt", cfgdir);
+    mkdir(dir, 0700);
+    rc = prompts_load_template("cot", &t, &err);
+    ok(rc == -1 && contains(err.msg, dir) && contains(err.msg, "is a folder"),
+       "a folder named cot.txt is reported as a folder");
+    diag("%s", err.msg);
+    rmdir(dir);
+
     remove_file("broken-unknown.txt");
     remove_file("broken-open.txt");
     remove_file("broken-title.txt");
@@ -209,7 +248,7 @@ static void check_join(void) {
     char *s = prompts_join_reflections(titles, texts, 2);
     ok(s && strcmp(s, "## Logical consistency\nStep 2 is wrong.\n\n## Alternative solutions\n"
                       "Same result.\n") == 0,
-       "reflections joined under their titles");
+       "reflections joined under their titles, each ending in a newline");
     free(s);
 }
 

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistr.h>
+
 #include "cmd/cmd.h"
 #include "cmd/reason_common.h"
 #include "reason/prcot.h"
@@ -30,7 +32,8 @@ static const char usage_head[] =
     "  --method M             prcot, reflect (chain of thought, one generic reflection,\n"
     "                         synthesis) or cot (chain of thought only); default prcot\n"
     "  --json                 print one JSON object with every stage, the answers and\n"
-    "                         the timings instead of text\n";
+    "                         the timings instead of text; on failure the object has\n"
+    "                         the stages that ended and an \"error\" field\n";
 
 static const char usage_tail[] =
     "  -h, --help             show this help\n"
@@ -38,13 +41,6 @@ static const char usage_tail[] =
     "Options that take a value also accept the form --option=VALUE. Templates come\n"
     "from lrc-prompts(5). Exit status: 0 success, 1 failure, 2 usage error, 130\n"
     "stopped by Ctrl-C.\n";
-
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig) {
-    (void)sig;
-    interrupted = 1;
-}
 
 typedef struct ask_options {
     reason_cli cli;
@@ -171,7 +167,7 @@ static void on_stage_begin(size_t stage, const prcot_stage *st, void *user) {
 
 static int on_token(size_t stage, const char *text, size_t len, void *user) {
     printer *p = user;
-    if (interrupted)
+    if (reason_cli_interrupted)
         return 1;
     if (p->json)
         return 0;
@@ -209,7 +205,9 @@ static const char *kind_label(prcot_stage_kind k) {
     return "unknown";
 }
 
-static int print_json(const ask_options *o, const reason_backend *b, const prcot_result *r) {
+/* The run as one JSON object; error is the failure message, or NULL. */
+static int print_json(const ask_options *o, const reason_backend *b, const prcot_result *r,
+                      const char *error) {
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return -1;
@@ -240,7 +238,12 @@ static int print_json(const ask_options *o, const reason_backend *b, const prcot
         cJSON_AddStringToObject(root, "initial_answer", r->initial_answer);
     else
         cJSON_AddNullToObject(root, "initial_answer");
-    cJSON_AddStringToObject(root, "final_answer", r->final_answer);
+    if (r->final_answer)
+        cJSON_AddStringToObject(root, "final_answer", r->final_answer);
+    else
+        cJSON_AddNullToObject(root, "final_answer");
+    if (error)
+        cJSON_AddStringToObject(root, "error", error);
     cJSON_AddNumberToObject(root, "reflections_seconds", r->reflections_seconds);
     cJSON_AddNumberToObject(root, "seconds", r->seconds);
     char *text = cJSON_Print(root);
@@ -269,8 +272,20 @@ int cmd_ask(int argc, char **argv) {
             return 1;
         o.question = stdin_question;
     }
-    if (!o.question[0]) {
-        cmd_fail("ask: the question is empty; give a QUESTION");
+    if (!o.question[0] || strspn(o.question, " \t\r\n") == strlen(o.question)) {
+        cmd_fail("ask: the question is empty or only white space; give a QUESTION");
+        free(stdin_question);
+        return 2;
+    }
+    const uint8_t *bad = u8_check((const uint8_t *)o.question, strlen(o.question));
+    if (bad) {
+        cmd_fail("ask: the question is not valid UTF-8 at byte offset %zu; re-encode it as UTF-8",
+                 (size_t)(bad - (const uint8_t *)o.question));
+        free(stdin_question);
+        return 2;
+    }
+    if (o.cli.perspectives && o.method != PRCOT_METHOD_PRCOT) {
+        cmd_fail("ask: --perspectives applies to --method prcot only; drop it or use prcot");
         free(stdin_question);
         return 2;
     }
@@ -291,42 +306,53 @@ int cmd_ask(int argc, char **argv) {
     }
 
     size_t n_ref = o.method == PRCOT_METHOD_PRCOT ? n_persp : o.method == PRCOT_METHOD_REFLECT;
+    if (reason_cli_check_context("ask", &o.cli, b, &set, idx, n_ref, o.method, o.question) != 0) {
+        reason_backend_free(b);
+        prompts_free(&set);
+        free(idx);
+        free(stdin_question);
+        return 1;
+    }
     printer pr = {0};
     pr.json = o.json;
     pr.n_stages = n_ref ? n_ref + 2 : 1;
     pr.live_reflection = n_ref ? 1 : 0;
 
+    reason_fit fit = {b, o.cli.sampling.max_tokens};
     prcot_options po = {0};
     po.method = o.method;
     po.prompts = &set;
     po.perspectives = idx;
     po.n_perspectives = n_persp;
     po.system = o.cli.system;
+    po.check_prompt = reason_cli_check_prompt;
+    po.check_user = &fit;
     prcot_callbacks cb = {on_stage_begin, on_token, on_stage_end, &pr};
     prcot_result res;
     lrc_error err = {{0}};
 
-    struct sigaction sa = {0}, old_sa;
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &sa, &old_sa);
+    struct sigaction old_sa;
+    reason_cli_catch_sigint(&old_sa);
 
     int status = 0;
     if (prcot_run(b, &po, o.question, &cb, &res, &err) != 0) {
         if (pr.mid_line)
             putchar('\n');
         fflush(stdout);
-        if (interrupted) {
-            cmd_fail("ask: stopped by interrupt (Ctrl-C)");
+        const char *msg = err.msg;
+        if (reason_cli_interrupted) {
+            msg = "stopped by interrupt (Ctrl-C)";
             status = 130;
         } else {
-            cmd_fail("ask: %s", err.msg);
             status = 1;
         }
+        cmd_fail("ask: %s", msg);
+        if (o.json && print_json(&o, b, &res, msg) != 0)
+            cmd_fail("ask: out of memory writing the JSON report");
         prcot_result_free(&res);
     } else {
         if (o.json) {
-            if (print_json(&o, b, &res) != 0) {
+            if (print_json(&o, b, &res, NULL) != 0) {
                 cmd_fail("ask: out of memory writing the JSON report");
                 status = 1;
             }

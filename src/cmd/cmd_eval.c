@@ -7,9 +7,12 @@
  * model they coincide anyway). For reflect and prcot the chain of thought's
  * answer is scored too, giving the error-correction and regression rates. A
  * run whose answer cannot be read (no final-answer line) counts as wrong and
- * is reported; any other failure (an unreachable endpoint, say) stops the
+ * is reported, and so does a run whose prompt did not fit a local model's
+ * context (the next task may be shorter); any other failure (an unreachable
+ * endpoint, say) would fail every later task too, so it stops the
  * evaluation. --ablate then runs prcot once more per perspective, with that
- * perspective left out.
+ * perspective left out. Each task's answers per method are kept for
+ * --show-tasks and the JSON report's "task_results".
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -41,13 +44,16 @@ static const char usage_head[] =
     "and the regression rate (first right, final wrong, over first right).\n"
     "\n"
     "Options:\n"
-    "  --tasks FILE           the task file (required)\n"
+    "  --tasks FILE           the task file (required); - reads standard input\n"
     "  --method LIST          comma-separated methods from cot, reflect and prcot, or\n"
     "                         all for the three (default prcot)\n"
     "  --limit N              evaluate only the first N tasks\n"
     "  --ablate               also run prcot once per perspective with that perspective\n"
     "                         left out, and report the accuracy of each run\n"
-    "  --json                 print the report as JSON (schema lrc-eval/1)\n"
+    "  --json                 print the report as JSON (schema lrc-eval/1), with each\n"
+    "                         task's answers under \"task_results\"\n"
+    "  --show-tasks           also list each task's expected, initial and final answers\n"
+    "                         per method after the table\n"
     "  --progress             report each task on stderr even when it is not a terminal\n";
 
 static const char usage_tail[] =
@@ -58,21 +64,22 @@ static const char usage_tail[] =
     "run without a final-answer line counts as wrong. Exit status: 0 success, 1\n"
     "failure, 2 usage error, 130 stopped by Ctrl-C.\n";
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig) {
-    (void)sig;
-    interrupted = 1;
-}
-
 typedef struct eval_options {
     reason_cli cli;
     const char *tasks_path;
     prcot_method methods[MAX_METHODS];
     size_t n_methods;
     long limit;
-    int ablate, json, progress;
+    int ablate, json, progress, show_tasks;
 } eval_options;
+
+/* One method's outcome on one task. */
+typedef struct task_result {
+    char *initial; /* the chain of thought's answer, or NULL */
+    char *final;   /* the final answer, or NULL */
+    int initial_correct, correct;
+    char *error; /* why the run failed, or NULL */
+} task_result;
 
 /* Everything one evaluation needs while it runs. */
 typedef struct eval_run {
@@ -85,7 +92,39 @@ typedef struct eval_run {
     /* Runs without a readable answer, per method slot; the ablation's runs
      * count in the last slot. */
     size_t missing[MAX_METHODS + 1];
+    /* Runs whose prompt did not fit the context, counted the same way. */
+    size_t failed[MAX_METHODS + 1];
+    task_result *results[MAX_METHODS]; /* [tasks->count] per method slot */
 } eval_run;
+
+static char *dup_or_null(const char *s) {
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+/* Copy s into dst (cap bytes) for a table cell: control bytes become '?',
+ * and text longer than width bytes is cut with a trailing '~'. */
+static void cell(char *dst, size_t cap, const char *s, size_t width) {
+    size_t j = 0;
+    for (size_t i = 0; s[i] && j + 1 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        dst[j++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    dst[j] = '\0';
+    if (j > width && width + 1 < cap) {
+        /* cut at a UTF-8 character boundary */
+        size_t k = width - 1;
+        while (k > 0 && ((unsigned char)dst[k] & 0xC0) == 0x80)
+            k--;
+        dst[k] = '~';
+        dst[k + 1] = '\0';
+    }
+}
 
 static void print_usage(FILE *f) {
     fputs(usage_head, f);
@@ -106,6 +145,12 @@ static int parse_methods(const char *list, eval_options *o) {
     for (;;) {
         size_t n = strcspn(p, ",");
         char name[32];
+        if (n == 3 && memcmp(p, "all", 3) == 0) {
+            cmd_fail("eval: --method '%s': all stands alone; give all, or names from cot, "
+                     "reflect and prcot separated by commas",
+                     list);
+            return -1;
+        }
         if (n == 0 || n >= sizeof name) {
             cmd_fail("eval: --method '%s': expected names from cot, reflect and prcot separated "
                      "by commas, or all",
@@ -117,7 +162,7 @@ static int parse_methods(const char *list, eval_options *o) {
         prcot_method m;
         lrc_error err;
         if (prcot_method_parse(name, &m, &err) != 0) {
-            cmd_fail("eval: --method: %s, or all", err.msg);
+            cmd_fail("eval: --method: %s, or all alone", err.msg);
             return -1;
         }
         for (size_t i = 0; i < o->n_methods; i++)
@@ -181,6 +226,8 @@ static int parse_args(int argc, char **argv, eval_options *o) {
             o->json = 1;
         } else if (strcmp(a, "--progress") == 0) {
             o->progress = 1;
+        } else if (strcmp(a, "--show-tasks") == 0) {
+            o->show_tasks = 1;
         } else if (a[0] == '-') {
             cmd_fail("eval: unknown option '%s'; run 'lrc eval --help'", a);
             return 2;
@@ -195,6 +242,14 @@ static int parse_args(int argc, char **argv, eval_options *o) {
     }
     if (reason_cli_check("eval", &o->cli) != 0)
         return 2;
+    int uses_perspectives = o->ablate;
+    for (size_t i = 0; i < o->n_methods; i++)
+        uses_perspectives |= o->methods[i] == PRCOT_METHOD_PRCOT;
+    if (o->cli.perspectives && !uses_perspectives) {
+        cmd_fail("eval: --perspectives applies to the prcot method and --ablate only; drop it or "
+                 "add prcot to --method");
+        return 2;
+    }
     return 0;
 }
 
@@ -203,7 +258,7 @@ static int stop_on_interrupt(size_t stage, const char *text, size_t len, void *u
     (void)text;
     (void)len;
     (void)user;
-    return interrupted != 0;
+    return reason_cli_interrupted != 0;
 }
 
 static void report_progress(const eval_run *ev, const char *what, size_t i, size_t n,
@@ -230,34 +285,46 @@ static void report_progress(const eval_run *ev, const char *what, size_t i, size
 static int run_method(eval_run *ev, prcot_method method, const size_t *persp, size_t n_persp,
                       const char *label, size_t slot, eval_metrics *metrics, size_t *correct) {
     const eval_task_set *ts = ev->tasks;
-    prcot_options po = {method, ev->set, persp, n_persp, ev->o->cli.system};
+    reason_fit fit = {ev->b, ev->o->cli.sampling.max_tokens};
+    prcot_options po = {0};
+    po.method = method;
+    po.prompts = ev->set;
+    po.perspectives = persp;
+    po.n_perspectives = n_persp;
+    po.system = ev->o->cli.system;
+    po.check_prompt = reason_cli_check_prompt;
+    po.check_user = &fit;
     prcot_callbacks cb = {NULL, stop_on_interrupt, NULL, NULL};
+    task_result *keep = slot < MAX_METHODS ? ev->results[slot] : NULL;
     *correct = 0;
     for (size_t i = 0; i < ts->count; i++) {
         const eval_task *t = &ts->tasks[i];
         prcot_result r;
         lrc_error err = {{0}};
         int rc = prcot_run(ev->b, &po, t->question, &cb, &r, &err);
-        if (rc != 0 && interrupted) {
+        if (rc != 0 && reason_cli_interrupted) {
             prcot_result_free(&r);
             if (ev->terminal && ev->progress)
                 fputc('\n', stderr);
-            cmd_fail("eval: stopped by interrupt (Ctrl-C) at %s line %zu", ev->o->tasks_path,
-                     t->line);
+            cmd_fail("eval: stopped by interrupt (Ctrl-C) at %s:%zu", ev->o->tasks_path, t->line);
             return 130;
         }
-        if (rc != 0 && !r.answer_missing) {
+        if (rc != 0 && !r.answer_missing && !r.prompt_rejected) {
             prcot_result_free(&r);
             if (ev->terminal && ev->progress)
                 fputc('\n', stderr);
-            cmd_fail("eval: %s line %zu, %s: %s", ev->o->tasks_path, t->line, label, err.msg);
+            cmd_fail("eval: %s:%zu, %s: %s; stopping, as later tasks would fail the same way",
+                     ev->o->tasks_path, t->line, label, err.msg);
             return 1;
         }
         if (rc != 0) {
-            ev->missing[slot]++;
+            if (r.prompt_rejected)
+                ev->failed[slot]++;
+            else
+                ev->missing[slot]++;
             if (ev->terminal && ev->progress)
                 fputc('\n', stderr);
-            fprintf(stderr, "lrc: eval: %s line %zu, %s: %s; counted as wrong\n", ev->o->tasks_path,
+            fprintf(stderr, "lrc: eval: %s:%zu, %s: %s; counted as wrong\n", ev->o->tasks_path,
                     t->line, label, err.msg);
         }
         int final_ok = rc == 0 && r.final_answer && answer_match(r.final_answer, t->answer);
@@ -266,6 +333,14 @@ static int run_method(eval_run *ev, prcot_method method, const size_t *persp, si
             initial = r.initial_answer && answer_match(r.initial_answer, t->answer)
                           ? EVAL_INITIAL_RIGHT
                           : EVAL_INITIAL_WRONG;
+        if (keep) {
+            task_result *k = &keep[i];
+            k->initial = dup_or_null(r.initial_answer);
+            k->final = rc == 0 ? dup_or_null(r.final_answer) : NULL;
+            k->correct = final_ok;
+            k->initial_correct = initial == EVAL_INITIAL_RIGHT;
+            k->error = rc != 0 ? dup_or_null(err.msg) : NULL;
+        }
         prcot_result_free(&r);
         *correct += final_ok;
         if (metrics && eval_metrics_add(metrics, t->family, prcot_method_name(method), initial,
@@ -291,7 +366,9 @@ static void print_row(const char *method, const char *family, const eval_summary
     format_rate(initial, sizeof initial, s->initial_correct, s->initial_n);
     format_rate(corrected, sizeof corrected, s->corrected, initial_wrong);
     format_rate(regressed, sizeof regressed, s->regressed, s->initial_correct);
-    printf("%-8s %-16s %5zu %8zu %8.1f%%  %-16s %-16s %s\n", method, family, s->n, s->correct,
+    char fam[64];
+    cell(fam, sizeof fam, family, 16);
+    printf("%-8s %-16s %5zu %8zu %8.1f%%  %-16s %-16s %s\n", method, fam, s->n, s->correct,
            100.0 * s->accuracy, initial, corrected, regressed);
 }
 
@@ -299,8 +376,9 @@ static void print_table(const eval_run *ev, const eval_metrics *m, const eval_ab
     size_t n_methods = 0, n_families = 0;
     const char **methods = eval_metrics_methods(m, &n_methods);
     const char **families = eval_metrics_families(m, &n_families);
-    printf("%s: %zu tasks, %zu %s; %s\n\n", ev->o->tasks_path, ev->tasks->count, n_families,
-           n_families == 1 ? "family" : "families", ev->b->label);
+    printf("%s: %zu task%s, %zu %s; %s\n\n", ev->o->tasks_path, ev->tasks->count,
+           ev->tasks->count == 1 ? "" : "s", n_families, n_families == 1 ? "family" : "families",
+           ev->b->label);
     printf("%-8s %-16s %5s %8s %9s  %-16s %-16s %s\n", "method", "family", "n", "correct",
            "accuracy", "initial", "corrected", "regressed");
     for (size_t i = 0; i < n_methods; i++) {
@@ -312,14 +390,16 @@ static void print_table(const eval_run *ev, const eval_metrics *m, const eval_ab
                 print_row(methods[i], families[k], &s);
         }
     }
-    for (size_t i = 0; i < ev->o->n_methods; i++)
+    for (size_t i = 0; i < ev->o->n_methods; i++) {
         if (ev->missing[i])
             printf("\n%s: %zu run%s without a final-answer line, counted as wrong\n",
                    prcot_method_name(ev->o->methods[i]), ev->missing[i],
                    ev->missing[i] == 1 ? "" : "s");
-    if (ev->missing[MAX_METHODS])
-        printf("\nablation: %zu run%s without a final-answer line, counted as wrong\n",
-               ev->missing[MAX_METHODS], ev->missing[MAX_METHODS] == 1 ? "" : "s");
+        if (ev->failed[i])
+            printf("\n%s: %zu run%s with a prompt too long for the context, counted as wrong\n",
+                   prcot_method_name(ev->o->methods[i]), ev->failed[i],
+                   ev->failed[i] == 1 ? "" : "s");
+    }
     if (abl && abl->count) {
         printf("\nablation: prcot with one perspective left out\n");
         printf("%-28s %5s %8s %9s\n", "left out", "n", "correct", "accuracy");
@@ -329,8 +409,49 @@ static void print_table(const eval_run *ev, const eval_metrics *m, const eval_ab
                    r->n ? 100.0 * (double)r->correct / (double)r->n : 0.0);
         }
     }
+    if (ev->missing[MAX_METHODS])
+        printf("\nablation: %zu run%s without a final-answer line, counted as wrong\n",
+               ev->missing[MAX_METHODS], ev->missing[MAX_METHODS] == 1 ? "" : "s");
+    if (ev->failed[MAX_METHODS])
+        printf("\nablation: %zu run%s with a prompt too long for the context, counted as wrong\n",
+               ev->failed[MAX_METHODS], ev->failed[MAX_METHODS] == 1 ? "" : "s");
     free(methods);
     free(families);
+}
+
+/* Each task with its expected answer and every method's answers. */
+static void print_task_list(const eval_run *ev) {
+    printf("\ntasks:\n");
+    for (size_t i = 0; i < ev->tasks->count; i++) {
+        const eval_task *t = &ev->tasks->tasks[i];
+        char q[96], want[64];
+        cell(q, sizeof q, t->question, 60);
+        cell(want, sizeof want, t->answer, 40);
+        printf("%s:%zu  %s\n  expected: %s\n", ev->o->tasks_path, t->line, q, want);
+        for (size_t m = 0; m < ev->o->n_methods; m++) {
+            const task_result *k = &ev->results[m][i];
+            char initial[64], final[64];
+            cell(initial, sizeof initial, k->initial ? k->initial : "-", 40);
+            cell(final, sizeof final, k->final ? k->final : "-", 40);
+            printf("  %-8s %-5s final: %s", prcot_method_name(ev->o->methods[m]),
+                   k->correct ? "right" : "wrong", final);
+            if (ev->o->methods[m] != PRCOT_METHOD_COT)
+                printf("  (initial: %s, %s)", initial, k->initial_correct ? "right" : "wrong");
+            if (k->error) {
+                char why[120];
+                cell(why, sizeof why, k->error, 100);
+                printf("  [failed: %s]", why);
+            }
+            putchar('\n');
+        }
+    }
+}
+
+static void add_string_or_null(cJSON *o, const char *key, const char *v) {
+    if (v)
+        cJSON_AddStringToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
 }
 
 static int print_json(const eval_run *ev, const eval_metrics *m, const eval_ablation *abl) {
@@ -350,6 +471,38 @@ static int print_json(const eval_run *ev, const eval_metrics *m, const eval_abla
                                 (double)ev->missing[i]);
     if (missing && abl)
         cJSON_AddNumberToObject(missing, "ablation", (double)ev->missing[MAX_METHODS]);
+    cJSON *failed = cJSON_AddObjectToObject(root, "prompt_too_long");
+    for (size_t i = 0; failed && i < ev->o->n_methods; i++)
+        cJSON_AddNumberToObject(failed, prcot_method_name(ev->o->methods[i]),
+                                (double)ev->failed[i]);
+    if (failed && abl)
+        cJSON_AddNumberToObject(failed, "ablation", (double)ev->failed[MAX_METHODS]);
+    cJSON *list = cJSON_AddArrayToObject(root, "task_results");
+    for (size_t i = 0; list && i < ev->tasks->count; i++) {
+        const eval_task *t = &ev->tasks->tasks[i];
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+            break;
+        cJSON_AddItemToArray(list, o);
+        cJSON_AddNumberToObject(o, "line", (double)t->line);
+        cJSON_AddStringToObject(o, "family", t->family);
+        cJSON_AddStringToObject(o, "question", t->question);
+        cJSON_AddStringToObject(o, "expected", t->answer);
+        cJSON *methods = cJSON_AddObjectToObject(o, "methods");
+        for (size_t k = 0; methods && k < ev->o->n_methods; k++) {
+            const task_result *r = &ev->results[k][i];
+            cJSON *mo = cJSON_AddObjectToObject(methods, prcot_method_name(ev->o->methods[k]));
+            if (!mo)
+                break;
+            if (ev->o->methods[k] != PRCOT_METHOD_COT) {
+                add_string_or_null(mo, "initial", r->initial);
+                cJSON_AddBoolToObject(mo, "initial_correct", r->initial_correct);
+            }
+            add_string_or_null(mo, "final", r->final);
+            cJSON_AddBoolToObject(mo, "correct", r->correct);
+            add_string_or_null(mo, "error", r->error);
+        }
+    }
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text)
@@ -404,6 +557,8 @@ int cmd_eval(int argc, char **argv) {
         cmd_fail("eval: %s", err.msg);
         return 1;
     }
+    if (strcmp(o.tasks_path, "-") == 0)
+        o.tasks_path = "(standard input)";
     prompt_set set;
     size_t *idx = NULL, n_persp = 0;
     int bad_list = 0;
@@ -435,14 +590,39 @@ int cmd_eval(int argc, char **argv) {
     eval_ablation abl;
     eval_metrics_init(&metrics);
     eval_ablation_init(&abl);
-    eval_run ev = {&o, b, &set, &tasks, 0, 0, {0}};
+    eval_run ev;
+    memset(&ev, 0, sizeof ev);
+    ev.o = &o;
+    ev.b = b;
+    ev.set = &set;
+    ev.tasks = &tasks;
     ev.terminal = isatty(STDERR_FILENO);
     ev.progress = o.progress || ev.terminal;
+    for (size_t i = 0; status == 0 && i < o.n_methods; i++) {
+        ev.results[i] = calloc(tasks.count, sizeof *ev.results[i]);
+        if (!ev.results[i]) {
+            cmd_fail("eval: out of memory");
+            status = 1;
+        }
+    }
+    if (status == 0) {
+        /* Warn (or stop) when the longest question may not fit a local
+         * model's context. */
+        size_t longest = 0;
+        for (size_t i = 0; i < tasks.count; i++)
+            if (strlen(tasks.tasks[i].question) > strlen(tasks.tasks[longest].question))
+                longest = i;
+        for (size_t i = 0; status == 0 && i < o.n_methods; i++) {
+            prcot_method m = o.methods[i];
+            size_t n_ref = m == PRCOT_METHOD_PRCOT ? n_persp : m == PRCOT_METHOD_REFLECT;
+            if (reason_cli_check_context("eval", &o.cli, b, &set, idx, n_ref, m,
+                                         tasks.tasks[longest].question) != 0)
+                status = 1;
+        }
+    }
 
-    struct sigaction sa = {0}, old_sa;
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &sa, &old_sa);
+    struct sigaction old_sa;
+    reason_cli_catch_sigint(&old_sa);
 
     for (size_t i = 0; status == 0 && i < o.n_methods; i++) {
         size_t correct;
@@ -461,9 +641,19 @@ int cmd_eval(int argc, char **argv) {
             }
         } else {
             print_table(&ev, &metrics, o.ablate ? &abl : NULL);
+            if (o.show_tasks)
+                print_task_list(&ev);
         }
     }
 
+    for (size_t i = 0; i < MAX_METHODS; i++) {
+        for (size_t k = 0; ev.results[i] && k < tasks.count; k++) {
+            free(ev.results[i][k].initial);
+            free(ev.results[i][k].final);
+            free(ev.results[i][k].error);
+        }
+        free(ev.results[i]);
+    }
     eval_metrics_free(&metrics);
     eval_ablation_free(&abl);
     reason_backend_free(b);

@@ -20,6 +20,7 @@
 #include "cmd/cmd.h"
 #include "reason/backend_http.h"
 #include "reason/backend_local.h"
+#include "reason/http_backend.h"
 #include "reason/prcot.h"
 
 #define DEFAULT_PARALLEL 4
@@ -40,7 +41,26 @@ const char reason_cli_help[] =
     "  --max-tokens N         tokens per stage at most (default 512)\n"
     "  --seed S               seed of the local sampler, a non-negative integer\n"
     "                         (default 0; endpoints do not receive it)\n"
-    "  --parallel N           endpoint requests in flight at once, 1 to 64 (default 4)\n";
+    "  --parallel N           endpoint requests in flight at once, 1 to 64 (default 4)\n"
+    "  --timeout SECONDS      end an endpoint request that sends nothing for this\n"
+    "                         long, 1 to 86400 (default 60)\n";
+
+volatile sig_atomic_t reason_cli_interrupted;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    reason_cli_interrupted = 1;
+}
+
+void reason_cli_catch_sigint(struct sigaction *old) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    reason_cli_interrupted = 0;
+    sigaction(SIGINT, &sa, old);
+}
 
 void reason_cli_defaults(reason_cli *o) {
     memset(o, 0, sizeof *o);
@@ -92,8 +112,8 @@ static int parse_seed(const char *cmd, const char *s, uint64_t *out) {
 
 int reason_cli_option(const char *cmd, int argc, char **argv, int *i, reason_cli *o) {
     static const char *const names[] = {
-        "--model",       "--endpoint", "--model-name", "--perspectives", "--system",
-        "--temperature", "--top-p",    "--max-tokens", "--seed",         "--parallel"};
+        "--model", "--endpoint",   "--model-name", "--perspectives", "--system", "--temperature",
+        "--top-p", "--max-tokens", "--seed",       "--parallel",     "--timeout"};
     const char *arg = argv[*i];
     if (strncmp(arg, "--", 2) != 0)
         return 0;
@@ -118,6 +138,14 @@ int reason_cli_option(const char *cmd, int argc, char **argv, int *i, reason_cli
     }
 
     long n;
+    if (!v[0] && (strcmp(name, "--model") == 0 || strcmp(name, "--endpoint") == 0 ||
+                  strcmp(name, "--model-name") == 0)) {
+        cmd_fail("%s: option '%s' has an empty value; give a %s", cmd, name,
+                 strcmp(name, "--model") == 0      ? "model path"
+                 : strcmp(name, "--endpoint") == 0 ? "URL"
+                                                   : "model name");
+        return -1;
+    }
     if (strcmp(name, "--model") == 0) {
         o->model_path = v;
     } else if (strcmp(name, "--endpoint") == 0) {
@@ -145,6 +173,10 @@ int reason_cli_option(const char *cmd, int argc, char **argv, int *i, reason_cli
     } else if (strcmp(name, "--parallel") == 0) {
         if (reason_cli_long(cmd, name, v, 1, 64, &o->parallel) < 0)
             return -1;
+    } else if (strcmp(name, "--timeout") == 0) {
+        if (parse_double(cmd, name, v, 1.0, 86400.0, 0, "a number of seconds from 1 to 86400",
+                         &o->timeout) < 0)
+            return -1;
     }
     return 1;
 }
@@ -164,11 +196,9 @@ int reason_cli_check(const char *cmd, const reason_cli *o) {
         return -1;
     }
     if (o->endpoint) {
-        if (strncasecmp(o->endpoint, "http://", 7) != 0 &&
-            strncasecmp(o->endpoint, "https://", 8) != 0) {
-            cmd_fail("%s: --endpoint '%s': expected an http:// or https:// URL such as "
-                     "http://127.0.0.1:8080",
-                     cmd, o->endpoint);
+        lrc_error err = {{0}};
+        if (http_backend_check_url(o->endpoint, &err) != 0) {
+            cmd_fail("%s: %s", cmd, err.msg);
             return -1;
         }
         if (!o->model_name || !o->model_name[0]) {
@@ -178,7 +208,25 @@ int reason_cli_check(const char *cmd, const reason_cli *o) {
             return -1;
         }
     }
+    if (o->timeout > 0 && !o->endpoint) {
+        cmd_fail("%s: --timeout applies to --endpoint only; a local --model has no idle timeout",
+                 cmd);
+        return -1;
+    }
     return 0;
+}
+
+/* One stderr line per retry of an endpoint request. */
+static void print_retry(const http_retry_info *r, void *user) {
+    const char *cmd = user;
+    char capped[128] = "";
+    if (r->retry_after_s > r->wait_s)
+        snprintf(capped, sizeof capped,
+                 " (the server asked for %.0f s; waits are capped at %.0f s)", r->retry_after_s,
+                 r->wait_s);
+    fprintf(stderr, "lrc: %s: %s: HTTP %ld on attempt %d of %d; retrying in %.0f s%s\n", cmd,
+            r->url, r->status, r->attempt, r->max_attempts, r->wait_s, capped);
+    fflush(stderr);
 }
 
 int reason_cli_open_backend(const char *cmd, const reason_cli *o, reason_backend **b) {
@@ -188,6 +236,10 @@ int reason_cli_open_backend(const char *cmd, const reason_cli *o, reason_backend
         http_backend_config cfg = {0};
         cfg.base_url = o->endpoint;
         cfg.model = o->model_name;
+        cfg.idle_timeout_s = o->timeout;
+        cfg.cancel = &reason_cli_interrupted;
+        cfg.on_retry = print_retry;
+        cfg.retry_user = (void *)cmd;
         rc = reason_backend_http_open(&cfg, (size_t)o->parallel, &o->sampling, b, &err);
     } else {
         reason_local_options lo = {0};
@@ -222,5 +274,91 @@ int reason_cli_load_prompts(const char *cmd, const reason_cli *o, prompt_set *se
         *bad_list = 1;
         return -1;
     }
+    return 0;
+}
+
+int reason_cli_check_prompt(const prcot_stage *st, const char *system, void *user, lrc_error *err) {
+    const reason_fit *fit = user;
+    int ctx = reason_backend_local_context(fit->b);
+    if (ctx <= 0)
+        return 0;
+    size_t n = 0;
+    if (reason_backend_local_count(fit->b, system, st->prompt, &n, err) != 0)
+        return -1;
+    if (n < (size_t)ctx)
+        return 0;
+    return lrc_errorf(err,
+                      "the prompt has %zu tokens, which leaves no room in the model's context of "
+                      "%d tokens; lower --max-tokens (now %d; the earlier stages' output is part "
+                      "of this prompt), use fewer --perspectives or a model with a longer context",
+                      n, ctx, fit->max_tokens);
+}
+
+/* Tokens of the synthesis prompt for question with every earlier stage's
+ * output empty; -1 after reporting. */
+static long empty_synthesis_tokens(const char *cmd, const reason_cli *o, const reason_backend *b,
+                                   const prompt_set *set, const size_t *idx, size_t n_ref,
+                                   prcot_method method, const char *question) {
+    const char **titles = calloc(n_ref ? n_ref : 1, sizeof *titles);
+    const char **texts = calloc(n_ref ? n_ref : 1, sizeof *texts);
+    char *joined = NULL, *prompt = NULL;
+    lrc_error err = {{0}};
+    long result = -1;
+    if (!titles || !texts)
+        goto out;
+    for (size_t i = 0; i < n_ref; i++) {
+        titles[i] = method == PRCOT_METHOD_REFLECT ? set->reflect.title
+                    : idx                          ? set->perspectives[idx[i]].title
+                                                   : set->perspectives[i].title;
+        texts[i] = "";
+    }
+    joined = prompts_join_reflections(titles, texts, n_ref);
+    if (!joined)
+        goto out;
+    prompt_var sv[] = {
+        {"question", question}, {"cot", ""}, {"reflections", joined}, {"reflection", ""}};
+    if (prompts_render(&set->synthesize, sv, 4, &prompt, &err) != 0)
+        goto out;
+    size_t n = 0;
+    if (reason_backend_local_count(b, o->system, prompt, &n, &err) != 0)
+        goto out;
+    result = (long)n;
+out:
+    if (result < 0)
+        cmd_fail("%s: %s", cmd, err.msg[0] ? err.msg : "out of memory");
+    free(titles);
+    free(texts);
+    free(joined);
+    free(prompt);
+    return result;
+}
+
+int reason_cli_check_context(const char *cmd, const reason_cli *o, const reason_backend *b,
+                             const prompt_set *set, const size_t *idx, size_t n_ref,
+                             prcot_method method, const char *question) {
+    int ctx = reason_backend_local_context(b);
+    if (ctx <= 0 || method == PRCOT_METHOD_COT || n_ref == 0)
+        return 0; /* the chain of thought's prompt is checked when it runs */
+    long base = empty_synthesis_tokens(cmd, o, b, set, idx, n_ref, method, question);
+    if (base < 0)
+        return -1;
+    long stages = (long)n_ref + 1, max_tokens = o->sampling.max_tokens;
+    long worst = base + stages * max_tokens;
+    if (worst < ctx)
+        return 0;
+    long fits = (ctx - 1 - base) / stages;
+    if (fits < 1) {
+        cmd_fail("%s: the synthesis prompt alone has %ld tokens with %ld empty stage outputs, "
+                 "which leaves no room in the model's context of %d tokens; use fewer "
+                 "--perspectives, a shorter question or a model with a longer context",
+                 cmd, base, stages - 1, ctx);
+        return -1;
+    }
+    fprintf(stderr,
+            "lrc: %s: warning: the synthesis prompt may reach %ld tokens (%ld stages of up to %ld "
+            "tokens before it), more than the model's context of %d; it fails if the stages run "
+            "that long. --max-tokens %ld or less always fits; fewer --perspectives or a model "
+            "with a longer context also help\n",
+            cmd, worst, stages, max_tokens, ctx, fits);
     return 0;
 }

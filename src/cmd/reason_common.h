@@ -7,9 +7,11 @@
 #ifndef LRC_CMD_REASON_COMMON_H
 #define LRC_CMD_REASON_COMMON_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "reason/backend.h"
+#include "reason/prcot.h"
 #include "reason/prompts.h"
 
 typedef struct reason_cli {
@@ -20,7 +22,37 @@ typedef struct reason_cli {
     const char *system;       /* --system, or NULL */
     reason_sampling sampling; /* --temperature, --top-p, --max-tokens, --seed */
     long parallel;            /* --parallel */
+    double timeout;           /* --timeout: endpoint idle timeout in seconds (0: default) */
 } reason_cli;
+
+/* Set by the SIGINT handler of reason_cli_catch_sigint. The endpoint client
+ * polls it (through http_backend_config.cancel), so an endpoint wait ends
+ * within about a second; token callbacks return nonzero once it is set. */
+extern volatile sig_atomic_t reason_cli_interrupted;
+
+/* Catch SIGINT (once; a second Ctrl-C kills) into reason_cli_interrupted,
+ * keeping the old action in *old; restore with sigaction(SIGINT, old, NULL). */
+void reason_cli_catch_sigint(struct sigaction *old);
+
+/* State of reason_cli_check_prompt. */
+typedef struct reason_fit {
+    const reason_backend *b;
+    int max_tokens;
+} reason_fit;
+
+/* A prcot_options.check_prompt hook (user: a reason_fit) refusing, on a local
+ * backend, a prompt that leaves no room in the model's context, with advice
+ * on what to change. Other backends pass every prompt. */
+int reason_cli_check_prompt(const prcot_stage *st, const char *system, void *user, lrc_error *err);
+
+/* Before any stage runs on a local backend: estimate the longest prompt of
+ * the run (the synthesis's, with every earlier stage at max_tokens) for
+ * question. Returns 0 when it fits or after printing a warning with the
+ * largest --max-tokens that fits; -1 after reporting an error when even
+ * empty stage outputs cannot fit. n_ref: reflections of the run (0: cot). */
+int reason_cli_check_context(const char *cmd, const reason_cli *o, const reason_backend *b,
+                             const prompt_set *set, const size_t *idx, size_t n_ref,
+                             prcot_method method, const char *question);
 
 /* The option lines of the help text for the options above. */
 extern const char reason_cli_help[];

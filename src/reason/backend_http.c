@@ -47,42 +47,14 @@ static void relay_token(const char *text, size_t len, void *user) {
         r->cancel = 1;
 }
 
-/* Check that url is http:// or https:// followed by a host. */
-static int check_url(const char *url, lrc_error *err) {
-    const char *rest = NULL;
-    if (strncasecmp(url, "http://", 7) == 0)
-        rest = url + 7;
-    else if (strncasecmp(url, "https://", 8) == 0)
-        rest = url + 8;
-    if (!rest)
-        return lrc_errorf(err,
-                          "--endpoint '%s': expected an http:// or https:// URL such as "
-                          "http://127.0.0.1:8080",
-                          url);
-    if (!rest[0] || rest[0] == '/' || rest[0] == ':' || strchr(rest, ' '))
-        return lrc_errorf(err,
-                          "--endpoint '%s': the URL has no host; expected a URL such as "
-                          "http://127.0.0.1:8080",
-                          url);
-    return 0;
-}
-
-/* "MODEL at URL" without the user:password@ part of the URL, if any. */
+/* "MODEL at URL" without the user:password@ part or query of the URL. */
 static char *make_label(const char *model, const char *url) {
-    const char *scheme_end = strstr(url, "://");
-    const char *host = scheme_end ? scheme_end + 3 : url;
-    const char *path = host + strcspn(host, "/?#");
-    const char *at = NULL;
-    for (const char *p = host; p < path; p++)
-        if (*p == '@')
-            at = p;
-    size_t n = strlen(model) + strlen(url) + 8;
+    char shown[2048];
+    http_backend_redact_url(url, shown, sizeof shown);
+    size_t n = strlen(model) + strlen(shown) + 8;
     char *s = malloc(n);
-    if (!s)
-        return NULL;
-    size_t prefix = (size_t)(host - url);
-    const char *after = at ? at + 1 : host;
-    snprintf(s, n, "%s at %.*s%s", model, (int)prefix, url, after);
+    if (s)
+        snprintf(s, n, "%s at %s", model, shown);
     return s;
 }
 
@@ -174,13 +146,23 @@ int reason_backend_http_open(const http_backend_config *cfg, size_t parallel,
     *out = NULL;
     if (!cfg->base_url || !cfg->base_url[0])
         return lrc_errorf(err, "http backend: no endpoint URL; pass --endpoint URL");
-    if (check_url(cfg->base_url, err) != 0)
+    if (http_backend_check_url(cfg->base_url, err) != 0)
         return -1;
     if (!cfg->model || !cfg->model[0])
-        return lrc_errorf(err,
-                          "--endpoint %s: no model name; pass --model-name NAME (one the "
-                          "server lists at /v1/models)",
-                          cfg->base_url);
+        return lrc_errorf(err, "--endpoint: no model name; pass --model-name NAME (one the "
+                               "server lists at /v1/models)");
+    if (cfg->api_key && cfg->api_key[0]) {
+        if (http_backend_check_key(cfg->api_key, "the config", err) != 0)
+            return -1;
+    } else {
+        const char *k = getenv("LRC_API_KEY");
+        if (k && k[0]) {
+            if (http_backend_check_key(k, "LRC_API_KEY", err) != 0)
+                return -1;
+        } else if (http_backend_check_key(getenv("OPENAI_API_KEY"), "OPENAI_API_KEY", err) != 0) {
+            return -1;
+        }
+    }
 
     reason_backend *b = calloc(1, sizeof *b);
     http_impl *im = calloc(1, sizeof *im);

@@ -294,8 +294,10 @@ static int tokenize_request(const local_impl *li, const reason_request *req, int
                           li->model->path);
     if (*n >= (size_t)li->max_ctx)
         return lrc_errorf(err,
-                          "%s: the prompt has %zu tokens, which leaves no room in the context "
-                          "of %d; shorten the prompt or raise max_ctx",
+                          "%s: the prompt has %zu tokens, which leaves no room in the model's "
+                          "context of %d tokens; lower --max-tokens (the earlier stages' output "
+                          "is part of this prompt), use fewer --perspectives or a model with a "
+                          "longer context",
                           li->model->path, *n, li->max_ctx);
     return 0;
 }
@@ -614,4 +616,30 @@ reason_local_stats reason_backend_local_stats(const reason_backend *b) {
     if (!b || !b->kind || strcmp(b->kind, "local") != 0 || !b->impl)
         return none;
     return ((const local_impl *)b->impl)->stats;
+}
+
+static const local_impl *local_of(const reason_backend *b) {
+    if (!b || !b->kind || strcmp(b->kind, "local") != 0)
+        return NULL;
+    return b->impl;
+}
+
+int reason_backend_local_context(const reason_backend *b) {
+    const local_impl *li = local_of(b);
+    return li ? li->max_ctx : 0;
+}
+
+int reason_backend_local_count(const reason_backend *b, const char *system, const char *user,
+                               size_t *n, lrc_error *err) {
+    const local_impl *li = local_of(b);
+    *n = 0;
+    if (!li)
+        return lrc_errorf(err, "local backend: not a local backend; count tokens on a local one");
+    reason_request req = {system, user, NULL, NULL};
+    int32_t *ids = NULL;
+    int rc = tokenize_request(li, &req, &ids, n, err);
+    free(ids);
+    if (rc < 0 && *n == 0)
+        return -1;
+    return 0;
 }

@@ -64,6 +64,17 @@ int reason_backend_local_wrap(const llama_model *m, const tokenizer *tok, const 
                               const reason_local_options *opt, reason_backend **out,
                               lrc_error *err);
 
+/* The context size (prompt plus generated tokens) of a local backend, or 0
+ * for a backend of another kind. */
+int reason_backend_local_context(const reason_backend *b);
+
+/* Count the tokens of the prompt a request with this system (may be NULL)
+ * and user message becomes through the chat template, into *n. A prompt
+ * too long for the context is counted, not an error. Returns 0, or -1 with
+ * err when b is not local or the text cannot be encoded. */
+int reason_backend_local_count(const reason_backend *b, const char *system, const char *user,
+                               size_t *n, lrc_error *err);
+
 /* The counters of a backend opened by one of the two functions above. */
 reason_local_stats reason_backend_local_stats(const reason_backend *b);
 

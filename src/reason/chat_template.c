@@ -124,6 +124,9 @@ int chat_template_from_config(const cJSON *config, chat_template *ct, lrc_error 
         ct->family = CHAT_CHATML;
         ct->default_system = chatml_default_system(tmpl);
         add_stop(ct, "<|im_end|>");
+        /* A model that skips <|im_end|> and opens the next turn has ended
+         * its own. */
+        add_stop(ct, "<|im_start|>");
     } else if (strstr(tmpl, "<|start_header_id|>")) {
         ct->family = CHAT_LLAMA3;
         add_stop(ct, "<|eot_id|>");

@@ -32,7 +32,7 @@ typedef enum chat_family {
     CHAT_LLAMA2,
 } chat_family;
 
-#define CHAT_MAX_STOPS 4
+#define CHAT_MAX_STOPS 6
 
 typedef struct chat_template {
     chat_family family;

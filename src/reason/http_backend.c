@@ -52,8 +52,9 @@ typedef struct job {
     int done;        /* saw data: [DONE] */
     int parse_failed;
     int stalled;
-    int cancelled;        /* the progress callback saw *req->cancel set */
-    double last_progress; /* monotonic time bytes last moved */
+    int cancelled;                           /* the progress callback saw a cancel flag set */
+    const volatile sig_atomic_t *cancel_all; /* the config's flag, or NULL */
+    double last_progress;                    /* monotonic time bytes last moved */
     double last_bytes;
     char errbody[ERRBODY_MAX + 1];
     size_t errbody_len;
@@ -61,7 +62,8 @@ typedef struct job {
 
 typedef struct backend {
     const http_backend_config *cfg;
-    char url[2048];
+    char url[2048];   /* the request URL */
+    char shown[2048]; /* url for messages: no user:password@, no query */
     const char *key;
     double connect_s, idle_s, backoff_s, backoff_max_s;
     int max_attempts;
@@ -166,13 +168,13 @@ static int dispatch_event(const backend *b, job *j) {
                         "%s: stream event %zu (ending at byte %zu) is not JSON: '%s'; expected "
                         "'data: {...}' or 'data: [DONE]', check that the endpoint speaks the "
                         "OpenAI streaming protocol",
-                        b->url, j->n_events, j->offset, q);
+                        b->shown, j->n_events, j->offset, q);
     }
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
     if (e) {
         const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : e;
         const char *msg = cJSON_IsString(m) ? m->valuestring : "(no message)";
-        job_fail(b, j, "%s: the server sent an error in stream event %zu: %.300s", b->url,
+        job_fail(b, j, "%s: the server sent an error in stream event %zu: %.300s", b->shown,
                  j->n_events, msg);
         cJSON_Delete(root);
         return -1;
@@ -184,7 +186,7 @@ static int dispatch_event(const backend *b, job *j) {
         return job_fail(b, j,
                         "%s: stream event %zu (ending at byte %zu) has no 'choices' array; "
                         "expected a chat.completion.chunk object",
-                        b->url, j->n_events, j->offset);
+                        b->shown, j->n_events, j->offset);
     }
 
     const cJSON *c0 = cJSON_GetArrayItem(choices, 0);
@@ -196,12 +198,12 @@ static int dispatch_event(const backend *b, job *j) {
     int rc = 0;
     if (cJSON_IsString(content) && content->valuestring[0]) {
         if (append_text(j, content->valuestring, strlen(content->valuestring)) != 0)
-            rc = job_fail(b, j, "%s: out of memory while assembling the reply", b->url);
+            rc = job_fail(b, j, "%s: out of memory while assembling the reply", b->shown);
     } else if (content && !cJSON_IsString(content) && !cJSON_IsNull(content)) {
         rc = job_fail(b, j,
                       "%s: stream event %zu (ending at byte %zu): choices[0].delta.content is "
                       "not a string",
-                      b->url, j->n_events, j->offset);
+                      b->shown, j->n_events, j->offset);
     }
     cJSON_Delete(root);
     return rc;
@@ -226,7 +228,7 @@ static int sse_line(const backend *b, job *j, char *s, size_t n) {
         size_t vlen = n - vstart;
         size_t need = j->data_len + vlen + 2;
         if (grow(&j->data, &j->data_cap, need) != 0)
-            return job_fail(b, j, "%s: out of memory while reading the stream", b->url);
+            return job_fail(b, j, "%s: out of memory while reading the stream", b->shown);
         if (j->has_data)
             j->data[j->data_len++] = '\n';
         memcpy(j->data + j->data_len, s + vstart, vlen);
@@ -243,11 +245,11 @@ static int sse_line(const backend *b, job *j, char *s, size_t n) {
     return job_fail(b, j,
                     "%s: stream line ending at byte %zu is not a server-sent event field: '%s'; "
                     "expected 'data: ...', ':comment' or a blank line",
-                    b->url, j->offset, q);
+                    b->shown, j->offset, q);
 }
 
 static int is_cancelled(const job *j) {
-    return j->req->cancel && *j->req->cancel;
+    return (j->req->cancel && *j->req->cancel) || (j->cancel_all && *j->cancel_all);
 }
 
 /* The (backend, job) pair that the curl callbacks receive as user data. */
@@ -296,12 +298,12 @@ static size_t on_write_ctx(char *ptr, size_t size, size_t nmemb, void *userdata)
             job_fail(b, j,
                      "%s: stream line at byte %zu is longer than %u bytes; expected short "
                      "server-sent event lines",
-                     b->url, j->offset, LINE_MAX_BYTES);
+                     b->shown, j->offset, LINE_MAX_BYTES);
             j->parse_failed = 1;
             return 0;
         }
         if (grow(&j->line, &j->line_cap, j->line_len + 2) != 0) {
-            job_fail(b, j, "%s: out of memory while reading the stream", b->url);
+            job_fail(b, j, "%s: out of memory while reading the stream", b->shown);
             j->parse_failed = 1;
             return 0;
         }
@@ -415,7 +417,7 @@ static int job_start(const backend *b, job *j, job_ctx *cx, CURLM *multi) {
     if (!j->easy) {
         j->easy = curl_easy_init();
         if (!j->easy)
-            return job_fail(b, j, "%s: curl_easy_init failed; out of memory?", b->url);
+            return job_fail(b, j, "%s: curl_easy_init failed; out of memory?", b->shown);
         curl_easy_setopt(j->easy, CURLOPT_URL, b->url);
         curl_easy_setopt(j->easy, CURLOPT_POST, 1L);
         curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->body);
@@ -433,23 +435,26 @@ static int job_start(const backend *b, job *j, job_ctx *cx, CURLM *multi) {
         curl_easy_setopt(j->easy, CURLOPT_PRIVATE, cx);
     }
     if (curl_multi_add_handle(multi, j->easy) != CURLM_OK)
-        return job_fail(b, j, "%s: curl_multi_add_handle failed", b->url);
+        return job_fail(b, j, "%s: curl_multi_add_handle failed", b->shown);
     j->state = JOB_RUNNING;
     return 0;
 }
 
 /* Copy the server's error message into dst as one line. The message is
- * error.message from a JSON body, else the start of the raw body. */
-static void server_message(const backend *b, const job *j, char *dst, size_t cap) {
+ * error.message from a JSON body (returns 1), else the start of the raw body
+ * (returns 0). */
+static int server_message(const backend *b, const job *j, char *dst, size_t cap) {
     dst[0] = '\0';
     cJSON *root = cJSON_ParseWithLength(j->errbody, j->errbody_len);
     const cJSON *e = root ? cJSON_GetObjectItemCaseSensitive(root, "error") : NULL;
     const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : e;
-    if (cJSON_IsString(m))
+    int from_json = cJSON_IsString(m);
+    if (from_json)
         one_line(dst, cap, m->valuestring, strlen(m->valuestring), b->key);
     else
         one_line(dst, cap, j->errbody, j->errbody_len < 300 ? j->errbody_len : 300, b->key);
     cJSON_Delete(root);
+    return from_json;
 }
 
 static int mentions_model(const backend *b, const job *j) {
@@ -457,6 +462,32 @@ static int mentions_model(const backend *b, const job *j) {
         return 1;
     const char *m = b->cfg->model;
     return m && m[0] && strstr(j->errbody, m) != NULL;
+}
+
+/* Our words for the libcurl results users meet most, else libcurl's. */
+static const char *transfer_words(CURLcode cc) {
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+        return "the connection was refused";
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return "the host name did not resolve";
+    case CURLE_PARTIAL_FILE:
+        return "the reply body ended early";
+    case CURLE_RECV_ERROR:
+        return "reading from the connection failed";
+    case CURLE_SEND_ERROR:
+        return "sending on the connection failed";
+    case CURLE_GOT_NOTHING:
+        return "the server closed the connection without a reply";
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return "the URL's scheme is not http or https";
+    case CURLE_SSL_CONNECT_ERROR:
+        return "the TLS handshake failed";
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return "the server's TLS certificate did not verify";
+    default:
+        return curl_easy_strerror(cc);
+    }
 }
 
 /* Classify a finished transfer. Returns 0 on success, 1 when the job should
@@ -472,9 +503,10 @@ static int job_finish(const backend *b, job *j, CURLcode cc) {
     if (j->stalled)
         return job_fail(b, j,
                         "%s: the stream stalled: no bytes for %.0f s (%s, %zu stream bytes "
-                        "so far); the server may be overloaded, retry or raise the idle timeout",
-                        b->url, b->idle_s, status ? "after the reply headers" : "no reply headers",
-                        j->offset);
+                        "so far); the server may be overloaded, retry or raise the idle timeout "
+                        "(lrc ask and eval: --timeout SECONDS)",
+                        b->shown, b->idle_s,
+                        status ? "after the reply headers" : "no reply headers", j->offset);
     if (status == 200) {
         if (cc == CURLE_OK && !j->done && j->line_len) {
             /* a last line without '\n' */
@@ -486,23 +518,23 @@ static int job_finish(const backend *b, job *j, CURLcode cc) {
             return -1;
         if (cc != CURLE_OK || !j->done)
             return job_fail(b, j,
-                            "%s: the connection closed mid-stream after %zu bytes and %zu events "
+                            "%s: the connection closed mid-stream after %zu bytes and %zu event%s "
                             "without 'data: [DONE]' (%s); the reply is incomplete, retry",
-                            b->url, j->offset, j->n_events,
-                            cc != CURLE_OK ? curl_easy_strerror(cc) : "clean close");
+                            b->shown, j->offset, j->n_events, j->n_events == 1 ? "" : "s",
+                            cc != CURLE_OK ? transfer_words(cc) : "clean close");
         return 0;
     }
 
     if (status == 0) {
         if (cc == CURLE_OPERATION_TIMEDOUT)
             return job_fail(b, j, "%s: connect timed out after %.0f s; check that the server is up",
-                            b->url, b->connect_s);
+                            b->shown, b->connect_s);
         return job_fail(b, j, "%s: %s; check the endpoint URL and that the server is running",
-                        b->url, curl_easy_strerror(cc));
+                        b->shown, transfer_words(cc));
     }
 
     char msg[400];
-    server_message(b, j, msg, sizeof msg);
+    int json_msg = server_message(b, j, msg, sizeof msg);
     if (status == 429 || status >= 500) {
         if (j->res->attempts < b->max_attempts) {
             double d = b->backoff_s;
@@ -513,28 +545,38 @@ static int job_finish(const backend *b, job *j, CURLcode cc) {
             if (d > b->backoff_max_s)
                 d = b->backoff_max_s;
             j->ready_at = now_s() + d;
+            if (b->cfg->on_retry) {
+                http_retry_info info = {b->shown,        status, j->res->attempts,
+                                        b->max_attempts, d,      j->retry_after};
+                b->cfg->on_retry(&info, b->cfg->retry_user);
+            }
             return 1;
         }
         return job_fail(b, j,
                         "%s: HTTP %ld after %d attempts: %s; the server keeps failing, try "
                         "later or with fewer parallel requests",
-                        b->url, status, j->res->attempts, msg[0] ? msg : "(empty body)");
+                        b->shown, status, j->res->attempts, msg[0] ? msg : "(empty body)");
     }
 
     if (status == 401 || status == 403)
         return job_fail(b, j, "%s: HTTP %ld: the endpoint rejected the API key; set LRC_API_KEY",
-                        b->url, status);
+                        b->shown, status);
     if ((status == 404 || status == 400) && mentions_model(b, j))
         return job_fail(b, j,
                         "%s: HTTP %ld: the server has no model '%s' (%s); pass a model name the "
                         "server lists at /v1/models",
-                        b->url, status, b->cfg->model ? b->cfg->model : "", msg);
+                        b->shown, status, b->cfg->model ? b->cfg->model : "", msg);
+    if (status == 404 && json_msg && msg[0])
+        return job_fail(b, j,
+                        "%s: HTTP 404: %s; check --model-name and the base URL (it should "
+                        "serve /v1/chat/completions)",
+                        b->shown, msg);
     if (status == 404)
         return job_fail(b, j,
                         "%s: HTTP 404: no chat-completions endpoint there; check the base URL "
                         "(it should serve /v1/chat/completions)",
-                        b->url);
-    return job_fail(b, j, "%s: HTTP %ld: %s", b->url, status, msg[0] ? msg : "(empty body)");
+                        b->shown);
+    return job_fail(b, j, "%s: HTTP %ld: %s", b->shown, status, msg[0] ? msg : "(empty body)");
 }
 
 static int setup_backend(backend *b, const http_backend_config *cfg, lrc_error *err) {
@@ -542,35 +584,135 @@ static int setup_backend(backend *b, const http_backend_config *cfg, lrc_error *
     b->cfg = cfg;
     if (!cfg->base_url || !cfg->base_url[0])
         return lrc_errorf(err, "http backend: no endpoint URL; pass --endpoint URL");
-    size_t n = strlen(cfg->base_url);
-    while (n && cfg->base_url[n - 1] == '/')
+    if (http_backend_check_url(cfg->base_url, err) != 0)
+        return -1;
+    /* The path ends where the query starts; the suffix goes between. */
+    const char *base = cfg->base_url;
+    size_t n = strcspn(base, "?");
+    const char *query = base + n;
+    while (n && base[n - 1] == '/')
         n--;
-    const char *suffix = "/v1/chat/completions";
-    if (n >= 3 && memcmp(cfg->base_url + n - 3, "/v1", 3) == 0)
+    static const char full[] = "/v1/chat/completions";
+    const char *suffix = full;
+    if (n >= sizeof full - 1 && memcmp(base + n - (sizeof full - 1), full, sizeof full - 1) == 0)
+        suffix = "";
+    else if (n >= 3 && memcmp(base + n - 3, "/v1", 3) == 0)
         suffix = "/chat/completions";
-    if (n + strlen(suffix) + 1 > sizeof b->url)
-        return lrc_errorf(err, "http backend: endpoint URL longer than %zu bytes",
+    if (n + strlen(suffix) + strlen(query) + 1 > sizeof b->url)
+        return lrc_errorf(err, "http backend: endpoint URL longer than %zu bytes; shorten it",
                           sizeof b->url - 32);
-    memcpy(b->url, cfg->base_url, n);
-    strcpy(b->url + n, suffix);
+    snprintf(b->url, sizeof b->url, "%.*s%s%s", (int)n, base, suffix, query);
+    http_backend_redact_url(b->url, b->shown, sizeof b->shown);
 
+    const char *source = "the config";
     b->key = cfg->api_key;
-    if (!b->key || !b->key[0])
+    if (!b->key || !b->key[0]) {
         b->key = getenv("LRC_API_KEY");
-    if (!b->key || !b->key[0])
+        source = "LRC_API_KEY";
+    }
+    if (!b->key || !b->key[0]) {
         b->key = getenv("OPENAI_API_KEY");
+        source = "OPENAI_API_KEY";
+    }
     if (b->key && !b->key[0])
         b->key = NULL;
+    if (http_backend_check_key(b->key, source, err) != 0)
+        return -1;
 
     b->connect_s = cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 10;
-    b->idle_s = cfg->idle_timeout_s > 0 ? cfg->idle_timeout_s : 60;
-    b->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 4;
+    b->idle_s = cfg->idle_timeout_s > 0 ? cfg->idle_timeout_s : HTTP_BACKEND_DEFAULT_IDLE_S;
+    b->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : HTTP_BACKEND_DEFAULT_ATTEMPTS;
     b->backoff_s = cfg->backoff_s > 0 ? cfg->backoff_s : 1;
-    b->backoff_max_s = cfg->backoff_max_s > 0 ? cfg->backoff_max_s : 30;
+    b->backoff_max_s =
+        cfg->backoff_max_s > 0 ? cfg->backoff_max_s : HTTP_BACKEND_DEFAULT_BACKOFF_MAX_S;
     pthread_once(&curl_once, curl_init_once);
     if (curl_init_rc != 0)
         return lrc_errorf(err, "http backend: curl_global_init failed; libcurl could not "
                                "initialise, check its installation");
+    return 0;
+}
+
+void http_backend_redact_url(const char *url, char *dst, size_t cap) {
+    if (!cap)
+        return;
+    const char *scheme_end = strstr(url, "://");
+    const char *host = scheme_end ? scheme_end + 3 : url;
+    const char *host_end = host + strcspn(host, "/?#");
+    const char *after = host;
+    for (const char *p = host; p < host_end; p++)
+        if (*p == '@')
+            after = p + 1;
+    size_t path_len = strcspn(after, "?#");
+    snprintf(dst, cap, "%.*s%.*s%s", (int)(host - url), url, (int)path_len, after,
+             after[path_len] ? "?..." : "");
+}
+
+int http_backend_check_url(const char *url, lrc_error *err) {
+    char shown[512];
+    http_backend_redact_url(url, shown, sizeof shown);
+    for (const char *p = url; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return lrc_errorf(err,
+                              "--endpoint '%s': the URL holds white space or a control byte at "
+                              "offset %zu; expected a URL such as http://127.0.0.1:8080",
+                              shown, (size_t)(p - url));
+
+    const char *rest = NULL;
+    if (strncasecmp(url, "http://", 7) == 0)
+        rest = url + 7;
+    else if (strncasecmp(url, "https://", 8) == 0)
+        rest = url + 8;
+    if (!rest)
+        return lrc_errorf(err,
+                          "--endpoint '%s': expected an http:// or https:// URL such as "
+                          "http://127.0.0.1:8080",
+                          shown);
+
+    /* The host runs to the first '/', '?' or '#', after any user:password@. */
+    const char *host_end = rest + strcspn(rest, "/?#");
+    const char *host = rest;
+    for (const char *p = rest; p < host_end; p++)
+        if (*p == '@')
+            host = p + 1;
+    if (host == host_end || *host == ':')
+        return lrc_errorf(err,
+                          "--endpoint '%s': the URL has no host; expected a URL such as "
+                          "http://127.0.0.1:8080",
+                          shown);
+    if (strchr(url, '#'))
+        return lrc_errorf(err, "--endpoint '%s': the URL has a #fragment; leave it out", shown);
+
+    /* The port follows the last ':' of the host part (after any [IPv6]). */
+    const char *v6_end = NULL;
+    if (*host == '[') {
+        v6_end = memchr(host, ']', (size_t)(host_end - host));
+        if (!v6_end)
+            return lrc_errorf(err, "--endpoint '%s': the IPv6 address has no closing ']'", shown);
+    }
+    const char *colon = NULL;
+    for (const char *p = v6_end ? v6_end : host; p < host_end; p++)
+        if (*p == ':')
+            colon = p;
+    if (colon) {
+        long port = 0;
+        const char *p = colon + 1;
+        int digits = 0;
+        for (; p < host_end && *p >= '0' && *p <= '9' && port <= 65535; p++, digits++)
+            port = port * 10 + (*p - '0');
+        if (!digits || p != host_end || port < 1 || port > 65535)
+            return lrc_errorf(err, "--endpoint '%s': port '%.*s' is not a number from 1 to 65535",
+                              shown, (int)(host_end - colon - 1), colon + 1);
+    }
+    return 0;
+}
+
+int http_backend_check_key(const char *key, const char *source, lrc_error *err) {
+    for (const char *p = key; p && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return lrc_errorf(err,
+                              "the API key from %s has a control byte at offset %zu (a line "
+                              "break, say); set it to the key alone",
+                              source, (size_t)(p - key));
     return 0;
 }
 
@@ -633,12 +775,13 @@ int http_backend_run_many(const http_backend_config *cfg, const http_request *re
         j->res = &results[i];
         j->state = JOB_WAITING;
         j->ready_at = t0;
+        j->cancel_all = cfg->cancel;
         cxs[i].b = &b;
         cxs[i].j = j;
         j->body = build_body(&b, j->req);
         j->headers = make_headers(&b);
         if (!j->body || !j->headers) {
-            job_fail(&b, j, "%s: out of memory building request %zu", b.url, i);
+            job_fail(&b, j, "%s: out of memory building request %zu", b.shown, i);
             j->state = JOB_DONE;
         }
     }

@@ -8,18 +8,28 @@
  * loop that keeps at most `parallel` transfers in flight.
  *
  * Retries: a 429 or 5xx status is retried with exponential backoff (or after
- * the server's Retry-After seconds) up to max_attempts attempts. Nothing else
+ * the server's Retry-After seconds, capped at backoff_max_s) up to
+ * max_attempts attempts; on_retry hears of each wait before it starts. Nothing else
  * is retried: a stream that breaks after tokens reached the callback cannot be
  * replayed without the caller seeing text twice, so a disconnect mid-stream,
  * a stalled stream or a malformed event is an error.
  *
  * The API key comes from the config or else from LRC_API_KEY, then
  * OPENAI_API_KEY; it is sent only as `Authorization: Bearer KEY` and never
- * copied into an error message or result.
+ * copied into an error message or result. A key containing a control byte
+ * (which would end the header line early) is rejected. Error messages show
+ * the URL without its user:password@ part and without its query string.
+ *
+ * Cancelling: once the request's own cancel flag or the config's cancel
+ * flag is nonzero, a request stops within about a second. A running
+ * transfer checks at each stream line and at each libcurl progress callback
+ * (about once a second, also while connecting), and a request waiting for a
+ * retry checks at each wake-up (at most 200 ms apart).
  */
 #ifndef LRC_REASON_HTTP_BACKEND_H
 #define LRC_REASON_HTTP_BACKEND_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "core/error.h"
@@ -32,8 +42,22 @@ typedef struct http_message {
     const char *content;
 } http_message;
 
+/* What on_retry hears before a retry wait. */
+typedef struct http_retry_info {
+    const char *url; /* the request URL as shown in errors (no password, no query) */
+    long status;     /* the HTTP status that is retried (429 or 5xx) */
+    int attempt;     /* the attempt that failed, from 1 */
+    int max_attempts;
+    double wait_s;        /* the wait before the next attempt */
+    double retry_after_s; /* the server's Retry-After seconds, or < 0 when none */
+} http_retry_info;
+
 typedef struct http_backend_config {
-    const char *base_url;     /* e.g. "http://127.0.0.1:8080" (a trailing /v1 is accepted) */
+    /* e.g. "http://127.0.0.1:8080". Requests go to the path plus
+     * "/v1/chat/completions", placed before any query string. A path ending in
+     * /v1 gets only "/chat/completions", and one ending in /v1/chat/completions
+     * is used as it is. See http_backend_check_url. */
+    const char *base_url;
     const char *model;        /* model name sent in every request */
     const char *api_key;      /* NULL: LRC_API_KEY, then OPENAI_API_KEY, else no header */
     double connect_timeout_s; /* 0: 10 s */
@@ -43,7 +67,17 @@ typedef struct http_backend_config {
     /* NOTE: Retry-After is honoured only in its seconds form; an HTTP date falls
      * back to the backoff. */
     double backoff_max_s; /* cap on one delay (also on Retry-After); 0: 30 s */
+    /* May be NULL. Once nonzero, every request stops as described at the
+     * top and fails with the error "cancelled" (a SIGINT handler sets it). */
+    const volatile sig_atomic_t *cancel;
+    /* May be NULL. Called on the calling thread before each retry wait. */
+    void (*on_retry)(const http_retry_info *info, void *user);
+    void *retry_user;
 } http_backend_config;
+
+#define HTTP_BACKEND_DEFAULT_ATTEMPTS 4
+#define HTTP_BACKEND_DEFAULT_BACKOFF_MAX_S 30.0
+#define HTTP_BACKEND_DEFAULT_IDLE_S 60.0
 
 typedef struct http_request {
     const http_message *messages; /* [n_messages] */
@@ -86,6 +120,21 @@ int http_backend_run_many(const http_backend_config *cfg, const http_request *re
                           size_t parallel, http_result *results, lrc_error *err);
 
 void http_result_free(http_result *res);
+
+/* Check an endpoint URL: http:// or https://, a host, a port from 1 to 65535
+ * when one is given, no white space or control byte and no #fragment.
+ * Returns 0, or -1 with err quoting the URL as http_backend_redact_url shows
+ * it. */
+int http_backend_check_url(const char *url, lrc_error *err);
+
+/* Copy url into dst (cap bytes, truncated) without its user:password@ part
+ * and without its query string (shown as "?..."), for messages and labels. */
+void http_backend_redact_url(const char *url, char *dst, size_t cap);
+
+/* Check an API key (NULL or "" is fine). Returns -1 with err when the key
+ * contains a control byte. err names source (such as "LRC_API_KEY") and the
+ * byte's offset, never the key. */
+int http_backend_check_key(const char *key, const char *source, lrc_error *err);
 
 /* Release libcurl's global state at program exit (optional). */
 void http_backend_cleanup(void);

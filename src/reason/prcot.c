@@ -174,6 +174,15 @@ static int stage_prepare(prcot_stage *st, prcot_stage_kind kind, const prompt_te
     return 0;
 }
 
+/* Ask the caller's hook whether stage st's prompt may be sent. */
+static int stage_check(const prcot_options *opt, prcot_result *out, const prcot_stage *st,
+                       lrc_error *err) {
+    if (!opt->check_prompt || opt->check_prompt(st, opt->system, opt->check_user, err) == 0)
+        return 0;
+    out->prompt_rejected = 1;
+    return stage_error(err, st);
+}
+
 /* NOTE: a cancel reaches each request only through its own next token, so a
  * reflection still waiting for its first token runs on until it streams. */
 static int relay_token(const char *text, size_t len, void *user) {
@@ -284,6 +293,13 @@ static int stage_answer(const prcot_stage *st, const prompt_template *t, char **
                         lrc_error *err) {
     if (prompts_parse_final_answer(st->text, answer, err) == 0)
         return 0;
+    if (st->truncated)
+        return lrc_errorf(err,
+                          "stage %s '%s': the output was cut short after %d token%s, before its "
+                          "\"Final answer:\" line; raise --max-tokens (or use a model with a "
+                          "longer context)",
+                          kind_name(st->kind), st->title, st->n_tokens,
+                          st->n_tokens == 1 ? "" : "s");
     static const char parser_prefix[] = "synthesize: ";
     char msg[LRC_ERROR_MAX];
     const char *m = err->msg;
@@ -341,6 +357,16 @@ int prcot_run(reason_backend *b, const prcot_options *opt, const char *question,
         refs[i] = &set->perspectives[k];
     }
 
+    if (n_ref != 1 && opt->method != PRCOT_METHOD_COT &&
+        prompts_uses(&set->synthesize, "reflection")) {
+        free(refs);
+        return lrc_errorf(err,
+                          "%s: {{reflection}} has a value only when one reflection runs (reflect, "
+                          "or prcot with one perspective) and this run has %zu; use "
+                          "{{reflections}} (see lrc-prompts(5))",
+                          set->synthesize.path, n_ref);
+    }
+
     size_t n_total = n_ref ? n_ref + 2 : 1;
     out->stages = calloc(n_total, sizeof *out->stages);
     if (!out->stages) {
@@ -357,7 +383,8 @@ int prcot_run(reason_backend *b, const prcot_options *opt, const char *question,
 
     /* Stage 0: the chain of thought. */
     prompt_var qv[] = {{"question", question}};
-    if (stage_prepare(&out->stages[0], PRCOT_STAGE_COT, &set->cot, qv, 1, err) != 0)
+    if (stage_prepare(&out->stages[0], PRCOT_STAGE_COT, &set->cot, qv, 1, err) != 0 ||
+        stage_check(opt, out, &out->stages[0], err) != 0)
         goto done;
     if (run_batch(b, opt, &run, out, 0, 1, &ended, &wall, err) != 0)
         goto done;
@@ -397,6 +424,9 @@ int prcot_run(reason_backend *b, const prcot_options *opt, const char *question,
         if (stage_prepare(&out->stages[1 + i], PRCOT_STAGE_REFLECTION, refs[i], rv, nv, err) != 0)
             goto done;
     }
+    for (size_t i = 0; i < n_ref; i++)
+        if (stage_check(opt, out, &out->stages[1 + i], err) != 0)
+            goto done;
     rc = run_batch(b, opt, &run, out, 1, n_ref, &ended, &wall, err);
     out->n_stages = 1 + ended;
     out->reflections_seconds = wall;
@@ -425,7 +455,8 @@ int prcot_run(reason_backend *b, const prcot_options *opt, const char *question,
                        {"reflections", joined},
                        {"reflection", n_ref == 1 ? out->stages[1].text : NULL}};
     prcot_stage *syn = &out->stages[n_total - 1];
-    if (stage_prepare(syn, PRCOT_STAGE_SYNTHESIS, &set->synthesize, sv, 4, err) != 0)
+    if (stage_prepare(syn, PRCOT_STAGE_SYNTHESIS, &set->synthesize, sv, 4, err) != 0 ||
+        stage_check(opt, out, syn, err) != 0)
         goto done;
     if (run_batch(b, opt, &run, out, n_total - 1, 1, &ended, &wall, err) != 0)
         goto done;

@@ -70,6 +70,9 @@ typedef struct prcot_result {
      * synthesis (or, for cot, the chain of thought) has no final-answer line
      * or an empty one. prcot_run then fails and stages holds every stage. */
     int answer_missing;
+    /* 1 when prcot_options.check_prompt refused a stage's prompt, so the run
+     * failed before that stage was sent. */
+    int prompt_rejected;
 } prcot_result;
 
 typedef struct prcot_callbacks {
@@ -90,6 +93,13 @@ typedef struct prcot_options {
     const size_t *perspectives;
     size_t n_perspectives;
     const char *system; /* system message for every stage, or NULL */
+    /* May be NULL. Called with each stage's rendered prompt before the stage
+     * is sent (every reflection's before any reflection is sent). A nonzero
+     * return fails the run there: err, set by the hook, is prefixed with the
+     * stage and prcot_result.prompt_rejected is set. lrc ask and lrc eval
+     * use it to check that a prompt leaves room in a local model's context. */
+    int (*check_prompt)(const prcot_stage *st, const char *system, void *user, lrc_error *err);
+    void *check_user;
 } prcot_options;
 
 /* "cot", "reflect" or "prcot". */
@@ -109,8 +119,11 @@ int prcot_select_perspectives(const prompt_set *set, const char *list, size_t **
 /* Run the method on question. On failure err names the stage that failed
  * ("stage reflection 'Logical consistency': ...") and out holds the stages
  * that ended before it. A synthesis without a final-answer line is an error
- * naming the synthesis stage. A chain of thought without one is not an error
- * for reflect and prcot (initial_answer stays NULL), but is for cot. */
+ * naming the synthesis stage; when the synthesis was truncated, the error
+ * says it was cut short instead of blaming the template. A chain of thought
+ * without one is not an error for reflect and prcot (initial_answer stays
+ * NULL), but is for cot. A synthesize.txt using {{reflection}} in a run with
+ * other than one reflection fails before any stage runs. */
 int prcot_run(reason_backend *b, const prcot_options *opt, const char *question,
               const prcot_callbacks *cb, prcot_result *out, lrc_error *err);
 

@@ -93,11 +93,16 @@ static char *read_file(const char *path) {
         buf = nb;
         cap *= 2;
     }
-    int bad = ferror(f);
+    int bad = ferror(f) ? errno : 0;
     fclose(f);
     if (!buf || bad) {
         free(buf);
-        errno = bad ? EIO : ENOMEM;
+        if (!bad)
+            errno = ENOMEM;
+        else if (bad == EISDIR)
+            errno = EISDIR;
+        else
+            errno = EIO;
         return NULL;
     }
     buf[len] = '\0';
@@ -207,7 +212,77 @@ static int parse_template(prompt_template *t, char *text, lrc_error *err) {
     memcpy(t->title, a, (size_t)(b - a));
     t->title[b - a] = '\0';
     free(text);
+    if (strspn(t->body, " \t\r\n") == strlen(t->body))
+        return lrc_errorf(err,
+                          "%s: the template has a title but no body; write the prompt "
+                          "after the title line and a blank line",
+                          t->path);
     return walk_body(t, NULL, NULL, err);
+}
+
+/* The placeholders with a value in the stage that template name is for, as
+ * a comma-separated list, or NULL for a name of no known stage. */
+static const char *stage_placeholders(const char *name) {
+    if (strcmp(name, "cot") == 0)
+        return "question";
+    if (strcmp(name, "reflect") == 0)
+        return "question, cot";
+    if (strncmp(name, PERSPECTIVE_PREFIX, sizeof PERSPECTIVE_PREFIX - 1) == 0)
+        return "question, cot, perspective";
+    if (strcmp(name, "synthesize") == 0)
+        return "question, cot, reflections, reflection";
+    return NULL;
+}
+
+/* 1 when name (n bytes) is an entry of the comma-separated list. */
+static int in_list(const char *list, const char *name, size_t n) {
+    for (const char *p = list; *p;) {
+        size_t k = strcspn(p, ",");
+        if (k == n && memcmp(p, name, n) == 0)
+            return 1;
+        p += k;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return 0;
+}
+
+typedef struct stage_check {
+    const prompt_template *t;
+    const char *allowed;
+    lrc_error *err;
+} stage_check;
+
+static int stage_check_emit(void *ctx, const char *s, size_t n, int is_name, int line) {
+    stage_check *c = ctx;
+    if (!is_name || in_list(c->allowed, s, n))
+        return 0;
+    return lrc_errorf(c->err,
+                      "%s:%d: placeholder {{%.*s}} has no value in the %s stage (valid there: "
+                      "%s); see lrc-prompts(5)",
+                      c->t->path, line, (int)n, s, c->t->name, c->allowed);
+}
+
+typedef struct uses_ctx {
+    const char *name;
+    int found;
+} uses_ctx;
+
+static int uses_emit(void *ctx, const char *s, size_t n, int is_name, int line) {
+    uses_ctx *c = ctx;
+    (void)line;
+    if (is_name && strlen(c->name) == n && memcmp(c->name, s, n) == 0)
+        c->found = 1;
+    return 0;
+}
+
+int prompts_uses(const prompt_template *t, const char *name) {
+    uses_ctx c = {name, 0};
+    lrc_error ignored;
+    if (!t->body)
+        return 0;
+    walk_body(t, uses_emit, &c, &ignored);
+    return c.found;
 }
 
 int prompts_load_template(const char *name, prompt_template *t, lrc_error *err) {
@@ -231,7 +306,11 @@ int prompts_load_template(const char *name, prompt_template *t, lrc_error *err) 
             t->path = path;
         } else if (errno != ENOENT && errno != ENOTDIR) {
             int e = errno;
-            lrc_errorf(err, "%s: cannot read (%s); check its permissions", path, strerror(e));
+            if (e == EISDIR)
+                lrc_errorf(err, "%s: is a folder; expected a template file, remove or rename it",
+                           path);
+            else
+                lrc_errorf(err, "%s: cannot read (%s); check its permissions", path, strerror(e));
             free(path);
             free(fname);
             free_dirs(dirs, nd);
@@ -267,6 +346,11 @@ int prompts_load_template(const char *name, prompt_template *t, lrc_error *err) 
         return -1;
     }
     if (parse_template(t, text, err)) {
+        prompts_template_free(t);
+        return -1;
+    }
+    stage_check sc = {t, stage_placeholders(name), err};
+    if (sc.allowed && walk_body(t, stage_check_emit, &sc, err)) {
         prompts_template_free(t);
         return -1;
     }
@@ -450,6 +534,9 @@ char *prompts_join_reflections(const char *const *titles, const char *const *tex
         size_t tl = strlen(texts[i]);
         while (tl > 0 && (texts[i][tl - 1] == '\n' || texts[i][tl - 1] == ' '))
             tl--;
+        /* Each text ends in a newline, so the synthesis prompt has a blank
+         * line after the last one. The bundled teacher was trained on
+         * exactly this layout: keep it. */
         int w = snprintf(s + off, total - off, "%s## %s\n%.*s\n", i ? "\n" : "", titles[i], (int)tl,
                          texts[i]);
         if (w < 0)

@@ -44,10 +44,17 @@ typedef struct prompt_var {
 size_t prompts_search_dirs(char *dirs[PROMPTS_MAX_DIRS]);
 
 /* Load one template by name ("cot", "perspective-biases-ethics", ...). The
- * placeholders are checked: an unknown name or an unterminated "{{" is an
- * error naming the file and line. */
+ * placeholders are checked: an unknown name, an unterminated "{{" or, for
+ * the stage templates, a name without a value in that stage (cot:
+ * question; reflect: question, cot; perspective-*: question, cot,
+ * perspective; synthesize: question, cot, reflections, reflection) is an
+ * error naming the file and line. A folder in place of the file is an
+ * error saying so. */
 int prompts_load_template(const char *name, prompt_template *t, lrc_error *err);
 void prompts_template_free(prompt_template *t);
+
+/* 1 when t's body holds the placeholder {{name}}, else 0. */
+int prompts_uses(const prompt_template *t, const char *name);
 
 /* Load the stage templates and every perspective. */
 int prompts_load(prompt_set *set, lrc_error *err);
@@ -58,9 +65,9 @@ void prompts_free(prompt_set *set);
 int prompts_render(const prompt_template *t, const prompt_var *vars, size_t n_vars, char **out,
                    lrc_error *err);
 
-/* Join reflections for {{reflections}}: each as "## title\n" + text, with a
- * blank line between them. Returns a malloc'd string or NULL when out of
- * memory. */
+/* Join reflections for {{reflections}}: each as "## title\n" + text without
+ * trailing white space + "\n", with a blank line between them. Returns a
+ * malloc'd string or NULL when out of memory. */
 char *prompts_join_reflections(const char *const *titles, const char *const *texts, size_t n);
 
 /* Find the last line of a synthesis output that starts with "Final answer:"

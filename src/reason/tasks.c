@@ -35,6 +35,12 @@ static int is_blank(const char *s) {
 static int read_field(const cJSON *object, const char *key, char **value, const char *path,
                       size_t line, lrc_error *err) {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, key);
+    int copies = 0;
+    for (const cJSON *c = object->child; c; c = c->next)
+        copies += c->string && strcmp(c->string, key) == 0;
+    if (copies > 1)
+        return lrc_errorf(err, "%s:%zu: field \"%s\" appears %d times; give it once", path, line,
+                          key, copies);
     if (!item)
         return lrc_errorf(err,
                           "%s:%zu: missing field \"%s\"; each line needs \"question\", "
@@ -47,6 +53,9 @@ static int read_field(const cJSON *object, const char *key, char **value, const 
     if (u8_check((const uint8_t *)text, strlen(text)) != NULL)
         return lrc_errorf(err, "%s:%zu: field \"%s\" is not valid UTF-8; re-encode the file", path,
                           line, key);
+    if (is_blank(text))
+        return lrc_errorf(err, "%s:%zu: field \"%s\" is empty; give a non-empty string", path, line,
+                          key);
     *value = strdup(text);
     if (!*value)
         return lrc_errorf(err, "%s:%zu: out of memory", path, line);
@@ -84,7 +93,10 @@ static int parse_task(const char *text, const char *path, size_t line, eval_task
 int eval_tasks_read(const char *path, size_t limit, eval_task_set *out, lrc_error *err) {
     out->tasks = NULL;
     out->count = 0;
-    FILE *f = fopen(path, "r");
+    int from_stdin = strcmp(path, "-") == 0;
+    FILE *f = from_stdin ? stdin : fopen(path, "r");
+    if (from_stdin)
+        path = "(standard input)";
     if (!f)
         return lrc_errorf(err, "%s: cannot open task file: %s", path, strerror(errno));
 
@@ -117,7 +129,8 @@ int eval_tasks_read(const char *path, size_t limit, eval_task_set *out, lrc_erro
         out->count++;
     }
     free(text);
-    fclose(f);
+    if (!from_stdin)
+        fclose(f);
     if (rc == 0 && out->count == 0)
         rc = lrc_errorf(err,
                         "%s: no tasks; expected JSON Lines with \"question\", \"answer\" "

@@ -4,8 +4,9 @@
  *   {"question": "What is 2+3?", "answer": "5", "family": "arith"}
  * Other fields are ignored and blank lines are skipped. A bad line stops the
  * read with a one-line error naming the file and line: malformed JSON, a
- * line that is not an object, a missing or non-string field, or text that is
- * not valid UTF-8.
+ * line that is not an object, a missing, repeated, empty (or only white
+ * space) or non-string field, or text that is not valid UTF-8. The path
+ * "-" reads standard input.
  */
 #ifndef LRC_REASON_TASKS_H
 #define LRC_REASON_TASKS_H
