@@ -61,10 +61,47 @@ check "info on a ref without its snapshot fails with one line"
 [ $? -eq 1 ] && grep -q "no/such/path" "$TMP/err" && ! grep -q "Hub" "$TMP/err"
 check "a missing path that is no model id gets the loader's message"
 
+ok "info fix/tiny@ a 12-digit commit prefix" "$LRC" info "fix/tiny@3f0c1b2a9d8e"
+grep -q "^path: *$snap\$" "$TMP/out"
+check "a commit prefix, as --list and the studio show it, finds the snapshot"
+
+# --- tokenize and detokenize ---------------------------------------------------------------
+"$LRC" tokenize "$src" "the cat sat" >"$TMP/want" 2>&1
+ok "tokenize fix/tiny" "$LRC" tokenize fix/tiny "the cat sat"
+[ -s "$TMP/want" ] && cmp -s "$TMP/out" "$TMP/want"
+check "tokenize fix/tiny gives the ids of the model folder's tokenizer ($(cat "$TMP/out"))"
+ids=$(cat "$TMP/want")
+# shellcheck disable=SC2086
+"$LRC" detokenize "$src" $ids >"$TMP/want" 2>&1
+# shellcheck disable=SC2086
+ok "detokenize fix/tiny" "$LRC" detokenize fix/tiny $ids
+cmp -s "$TMP/out" "$TMP/want" && grep -q "the cat sat" "$TMP/out"
+check "detokenize fix/tiny gives the text back"
+"$LRC" tokenize fix/none "x" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q "lrc pull fix/none" "$TMP/err"
+check "tokenize on an uncached id fails with one line naming lrc pull"
+
 # --- generate and perplexity -------------------------------------------------------------
 ok "generate fix/tiny" "$LRC" generate fix/tiny --prompt "the cat" -n 12 --temperature 0
 cmp -s "$TMP/out" "$src/generate.txt"
 check "generate fix/tiny gives PyTorch's greedy continuation"
+ok "generate FOLDER --tokenizer fix/tiny" "$LRC" generate "$src" --tokenizer fix/tiny \
+    --prompt "the cat" -n 12 --temperature 0
+cmp -s "$TMP/out" "$src/generate.txt"
+check "generate --tokenizer fix/tiny gives the same continuation"
+
+# --- ask on a Hub id ----------------------------------------------------------------------------
+# The tiny model writes no final-answer line, so both runs exit 1; the chain of
+# thought must still be the same text from the id as from the folder.
+cot_text() {
+    /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["stages"][0]["text"])'
+}
+"$LRC" ask --model "$src" --method cot --max-tokens 6 --json "the cat" 2>/dev/null | cot_text \
+    >"$TMP/want"
+"$LRC" ask --model fix/tiny --method cot --max-tokens 6 --json "the cat" 2>"$TMP/err" | cot_text \
+    >"$TMP/out"
+[ -s "$TMP/want" ] && cmp -s "$TMP/out" "$TMP/want" && ! grep -q "cannot open" "$TMP/err"
+check "ask --model fix/tiny answers like the model folder"
 
 # --- lrc pull offline and --list -------------------------------------------------------------
 HF_HUB_OFFLINE=1 "$LRC" pull fix/tiny >"$TMP/out" 2>"$TMP/err"
@@ -117,5 +154,38 @@ check "distill --teacher fix/tiny matches the folder run"
 "$py" -c 'import json,sys; assert json.load(open(sys.argv[1]))["teacher"] == sys.argv[2]' \
     "$TMP/run2/run.json" "$snap"
 check "run.json records the snapshot folder, so a resume loads the same commit"
+"$py" -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["teacher_hub"] == "fix/tiny", j
+assert j["teacher_commit"] == sys.argv[2], j' \
+    "$TMP/run2/run.json" "$C"
+check "run.json also records the id fix/tiny and the commit"
+
+# Without --out the run is named after the id, for the id and the snapshot path.
+mkdir -p "$TMP/work"
+# shellcheck disable=SC2086
+(cd "$TMP/work" && "$LRC" distill --teacher fix/tiny $flags >"$TMP/out" 2>"$TMP/err")
+check "distill --teacher fix/tiny without --out"
+# shellcheck disable=SC2086
+(cd "$TMP/work" && "$LRC" distill --teacher "$snap" $flags >"$TMP/out" 2>"$TMP/err")
+check "distill --teacher SNAPSHOT without --out"
+ls "$TMP/work/runs" >"$TMP/runs"
+[ "$(grep -c -- '-fix--tiny-r16' "$TMP/runs")" -eq 2 ] && ! grep -q "$C" "$TMP/runs"
+check "the default run folders are named fix--tiny, not by the commit ($(tr '\n' ' ' <"$TMP/runs"))"
+
+# With the snapshot gone, a resume names the id, the commit and lrc pull.
+mv "$snap" "$TMP/snap.away"
+"$LRC" distill --resume "$TMP/run2" --steps 4 >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
+    grep -q "the run's teacher fix/tiny at commit $C is not in the Hub cache any more ($snap is gone); run 'lrc pull fix/tiny@$C', then 'lrc distill --resume $TMP/run2' again" "$TMP/err"
+check "a resume without the snapshot suggests lrc pull fix/tiny@COMMIT"
+# The same commit in another cache is found there.
+mkdir -p "$TMP/hf2/hub"
+cp -a "$repo" "$TMP/hf2/hub/"
+mv "$TMP/snap.away" "$TMP/hf2/hub/models--fix--tiny/snapshots/$C"
+rm -rf "$snap"
+(HF_HOME="$TMP/hf2" "$LRC" distill --resume "$TMP/run2" --steps 4 >"$TMP/out" 2>"$TMP/err")
+check "a resume finds the run's commit in the current Hub cache"
 
 done_testing

@@ -28,6 +28,15 @@ printf '{"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_embd": 4
     >"$TMP/repos/gpt2/config.json"
 "$FIXTURE" "$TMP/repos/sharded" shards=2 >/dev/null || echo "# make_model_fixture failed"
 printf 'unused' >"$TMP/repos/sharded/model-unused.safetensors"
+# A copy of the sharded repository whose index names a shard outside the cache.
+cp -r "$TMP/repos/sharded" "$TMP/repos/badindex"
+"$py" - "$TMP/repos/badindex/model.safetensors.index.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+k = sorted(j["weight_map"])[0]
+j["weight_map"][k] = "../../../../tmp/x.safetensors"
+json.dump(j, open(sys.argv[1], "w"))
+PY
 
 TOKEN=hf_test_secret_4f1d9c2b7e
 "$py" - "$TMP" "$TOKEN" "$C1" "$C2" <<'PY'
@@ -50,6 +59,10 @@ repos = {
     "org/stall": repo("tiny", stall={"model.safetensors": 5}),
     "org/stall2": repo("tiny", stall={"model.safetensors": 5}),
     "org/huge": repo("tiny", fake_size={"model.safetensors": 10**18}),
+    "org/badindex": repo("badindex"),
+    "org/down": repo("tiny", fail={"config.json": [500] * 10}),
+    "org/fragile": repo("tiny"),
+    "org/tiny2": repo("tiny"),
 }
 json.dump({"token": token, "repos": repos}, open(tmp + "/hub.json", "w"))
 PY
@@ -115,6 +128,11 @@ check "the LFS file comes from the second host, which gets no token"
 check "every request to the endpoint carries the token"
 new_log | grep -q "^hub GET /api/models/org/tiny/revision/main "
 check "the model info API is asked for revision main"
+grep -q '^\[1/5\] config.json: ' "$TMP/err" && ! grep -q '^\[[0-9]*\] ' "$TMP/err" &&
+    [ "$(grep -c '^\[[1-5]/5\] ' "$TMP/err")" -eq 5 ]
+check "every progress line is numbered [i/5], config.json first"
+grep -q "^lrc: pull: org/tiny@main: 5 files ([0-9.]* KiB), 5 downloaded" "$TMP/err"
+check "the summary gives the 5 files, their size and the 5 downloaded"
 first_cfg=$(new_log | grep -n "resolve/$C1/config.json" | head -1 | cut -d: -f1)
 first_st=$(new_log | grep -n "safetensors" | head -1 | cut -d: -f1)
 [ -n "$first_cfg" ] && [ -n "$first_st" ] && [ "$first_cfg" -lt "$first_st" ]
@@ -172,8 +190,8 @@ check "the retries are reported"
 
 # --- a stalled transfer -----------------------------------------------------------
 "$LRC" pull --quiet --retries 0 --timeout 1 org/stall >"$TMP/out" 2>"$TMP/err"
-[ $? -eq 1 ] && one_line "no data for 1 s"
-check "a stalled transfer fails after --timeout 1"
+[ $? -eq 1 ] && one_line "no data for 1 s); the partial file is kept and the next pull resumes it (on a slow link raise lrc pull --timeout)"
+check "a stalled transfer fails after --timeout 1, saying a new pull resumes"
 
 # --- Ctrl-C ------------------------------------------------------------------------
 # org/stall2 sends half of model.safetensors, then nothing for 5 s.
@@ -200,6 +218,8 @@ log_mark
 check "a file larger than the free disk space is rejected before its download"
 ! new_log | grep -q "^cdn"
 check "the oversized file was not requested"
+[ -z "$(find "$cache/models--org--huge" -name '*.incomplete')" ]
+check "the refused file leaves no .incomplete file"
 
 # --- token from the file HF_HOME/token --------------------------------------------------
 mkdir -p "$TMP/hf-home"
@@ -213,12 +233,45 @@ check "the token from the file is sent to the endpoint"
 # --- no server --------------------------------------------------------------------
 closed=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 HF_ENDPOINT="http://127.0.0.1:$closed" "$LRC" pull --quiet --retries 1 org/nope >"$TMP/out" 2>"$TMP/err"
-[ $? -eq 1 ] && one_line "model org/nope: GET http://127.0.0.1:$closed/api/models/org/nope/revision/main failed after 2 attempts"
-check "a refused connection is retried, then fails with one line"
+[ $? -eq 1 ] && one_line "model org/nope: GET http://127.0.0.1:$closed/api/models/org/nope/revision/main failed after 2 attempts (Couldn't connect to server); check the network and HF_ENDPOINT (http://127.0.0.1:$closed), then run the command again"
+check "a refused connection is retried, then fails with one line naming what to check"
+HF_ENDPOINT="http://u:SECRET@127.0.0.1:$closed" "$LRC" pull --quiet --retries 0 org/nope >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && one_line "GET http://127.0.0.1:$closed/api/models/org/nope/revision/main failed (" &&
+    ! grep -q "SECRET" "$TMP/err" && ! grep -q "u:" "$TMP/err"
+check "a user:password in HF_ENDPOINT is not printed when the Hub is unreachable"
+HF_ENDPOINT="http://u:SECRET@127.0.0.1:$HUB_PORT" "$LRC" pull --quiet org/missing >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && one_line "model org/missing not found on http://127.0.0.1:$HUB_PORT (HTTP 404)" &&
+    ! grep -q "SECRET" "$TMP/err"
+check "a user:password in HF_ENDPOINT is not printed in an HTTP error"
+HF_ENDPOINT="ftp://u:SECRET@127.0.0.1" "$LRC" pull --quiet org/missing >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && one_line "invalid Hub endpoint 'ftp://127.0.0.1'" && ! grep -q "SECRET" "$TMP/err"
+check "a user:password in an invalid HF_ENDPOINT is not printed"
 HF_ENDPOINT="http://127.0.0.1:$closed" "$LRC" pull --retries 0 org/tiny >"$TMP/out" 2>"$TMP/err"
 [ $? -eq 0 ] && [ "$(cat "$TMP/out")" = "$snap" ] &&
-    grep -q "failed (Couldn't connect to server); using the cached snapshot of org/tiny@main" "$TMP/err"
+    grep -q "the Hub cannot be reached (model org/tiny: GET .* failed (Couldn.t connect to server).*); using the cached snapshot of org/tiny@main" "$TMP/err"
 check "an unreachable Hub falls back to the complete cached snapshot with a notice"
+n_snap=$(find "$snap" \( -type l -o -type f \) | wc -l)
+grep -q "^lrc: pull: org/tiny@main: $n_snap files ([0-9.]* KiB) from the cache, nothing downloaded" "$TMP/err"
+check "the fallback summary counts the $n_snap cached files, not 0"
+
+# --- a cache folder that cannot be written ------------------------------------------------
+# A read-only folder, or for root (who passes permission checks) a file where
+# the cache folder should be.
+mkdir -p "$TMP/rocache"
+chmod 555 "$TMP/rocache"
+if touch "$TMP/rocache/probe" 2>/dev/null; then
+    rm -f "$TMP/rocache/probe"
+    printf 'not a folder' >"$TMP/rofile"
+    rocache="$TMP/rofile/cache"
+    why="$TMP/rofile exists but is not a folder"
+else
+    rocache="$TMP/rocache"
+    why="cannot create folder $TMP/rocache/models--org--tiny: Permission denied"
+fi
+HF_HUB_CACHE="$rocache" "$LRC" pull --quiet org/tiny >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && one_line "model org/tiny: $why.*; make the cache folder writable or set HF_HUB_CACHE"
+check "a cache folder that cannot be written names the model and what to do"
+chmod 755 "$TMP/rocache"
 
 # --- wrong SHA-256 ------------------------------------------------------------------
 "$LRC" pull --quiet org/corrupt >"$TMP/out" 2>"$TMP/err"
@@ -254,8 +307,8 @@ log_mark
 check "an unsupported architecture is refused with one line"
 ! new_log | grep -q "safetensors"
 check "no .safetensors file was requested for the unsupported model"
-[ -z "$(find "$cache/models--org--gpt2" -type f 2>/dev/null)" ] && [ ! -e "$cache/models--org--gpt2/refs" ]
-check "the refused model leaves no file in the cache"
+[ ! -e "$cache/models--org--gpt2" ]
+check "the refused model leaves no file and no empty folder in the cache"
 
 # --- unsafe file names -------------------------------------------------------------------
 for repo_id in org/evil1 org/evil2; do
@@ -290,6 +343,52 @@ check "the index and both shards it names are fetched"
 check "a .safetensors file the index does not name is not fetched"
 ok "lrc info org/sharded" "$LRC" info org/sharded
 
+log_mark
+"$LRC" pull --quiet org/badindex >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && one_line "model org/badindex: model.safetensors.index.json names the shard '../../../../tmp/x.safetensors', which would escape" &&
+    ! grep -q "the Hub lists" "$TMP/err"
+check "a shard name escaping the cache is blamed on the index, not on the Hub's file list"
+! new_log | grep -q "^cdn" && [ ! -e "$cache/models--org--badindex" ]
+check "the bad index stops the pull before any file is written or any weight requested"
+
+"$LRC" pull --quiet --retries 1 org/down >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && one_line "failed after 2 attempts (HTTP 500); the Hub answered with an error each time" &&
+    ! grep -q "check the connection" "$TMP/err"
+check "repeated HTTP 500 says the Hub answered with errors, not to check the connection"
+
+# A weights link whose blob was deleted: named with the pull that repairs it.
+ok "pull org/fragile" "$LRC" pull --quiet org/fragile
+fsnap="$cache/models--org--fragile/snapshots/$C1"
+rm "$cache/models--org--fragile/blobs/$lfs"
+"$LRC" info org/fragile >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && one_line "model org/fragile@main is only partly cached: model.safetensors in $fsnap is a link whose blob was deleted; to repair it, run 'lrc pull org/fragile'"
+check "lrc info on a snapshot whose weights blob is gone names the id and lrc pull"
+"$LRC" generate org/fragile --prompt "the cat" -n 2 >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && one_line "run 'lrc pull org/fragile'"
+check "lrc generate says the same"
+HF_HUB_OFFLINE=1 "$LRC" info org/fragile >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && one_line "to repair it, unset HF_HUB_OFFLINE and run 'lrc pull org/fragile'"
+check "offline, the repair says to unset HF_HUB_OFFLINE first"
+HF_HUB_OFFLINE=1 "$LRC" pull org/fragile >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && one_line "unset HF_HUB_OFFLINE and run 'lrc pull org/fragile'"
+check "an offline pull of it says to unset HF_HUB_OFFLINE"
+ok "lrc pull org/fragile repairs it" "$LRC" pull org/fragile
+cmp -s "$fsnap/model.safetensors" "$src/model.safetensors"
+check "the repaired link reads the served weights"
+ok "lrc info org/fragile after the repair" "$LRC" info org/fragile
+
+# A damaged .incomplete: the SHA-256 fails after the resume, and the file is
+# downloaded again from byte 0 in the same pull.
+mkdir -p "$cache/models--org--tiny2/blobs"
+head -c 5000 /dev/urandom >"$cache/models--org--tiny2/blobs/$lfs.incomplete"
+log_mark
+ok "pull org/tiny2 over a damaged partial file" "$LRC" pull org/tiny2
+grep -q "model.safetensors: the resumed download does not match its SHA-256, so the partial file was deleted; downloading it again from the start" "$TMP/err" &&
+    cmp -s "$cache/models--org--tiny2/snapshots/$C1/model.safetensors" "$src/model.safetensors"
+check "a damaged partial file is replaced by a fresh download in the same pull"
+new_log | grep -q "^cdn GET .* range=bytes=5000- " && new_log | grep -q "^cdn GET .* range=- "
+check "the resume at byte 5000 is followed by a download from the start"
+
 # --- dry run and --include ----------------------------------------------------------------
 ok "pull --dry-run --include 'README*'" "$LRC" pull --dry-run --include 'README*' "org/flaky@$C1"
 grep -q "model.safetensors .*cached" "$TMP/out" && grep -q "README.md .*to download" "$TMP/out"
@@ -301,11 +400,34 @@ cmp -s "$snap/onnx/model.onnx" "$TMP/repos/tiny/onnx/model.onnx" &&
     [ "$(readlink "$snap/onnx/model.onnx")" = "../../../blobs/$(gitsha1 "$TMP/repos/tiny/onnx/model.onnx")" ]
 check "--include fetches a nested file, linked three levels up"
 
+log_mark
+ok "pull --dry-run --include 'nomatch*' --include '['" "$LRC" pull --dry-run --include 'nomatch*' --include '[' org/tiny
+grep -q "^lrc: pull: --include 'nomatch\*' matches no file of org/tiny@main" "$TMP/err" &&
+    grep -q "^lrc: pull: --include '\[' matches no file of org/tiny@main" "$TMP/err"
+check "an --include pattern that matches nothing gets a notice"
+"$LRC" pull --include '' org/tiny >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] && one_line "--include '' matches no file"
+check "an empty --include is a usage error"
+ok "pull --dry-run --revision=v2" "$LRC" pull --dry-run --revision=v2 org/tiny
+grep -q "^org/tiny@v2 (commit $C2):" "$TMP/out"
+check "--revision=v2 is the same as --revision v2"
+"$LRC" pull --list --dry-run >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] && one_line "--list takes no model, --dry-run"
+check "--list --dry-run is a usage error"
+
 # --- offline ---------------------------------------------------------------------------------
 log_mark
 HF_HUB_OFFLINE=1 "$LRC" pull --quiet org/tiny >"$TMP/out" 2>"$TMP/err"
 [ $? -eq 0 ] && [ "$(cat "$TMP/out")" = "$snap" ]
 check "HF_HUB_OFFLINE=1 pull prints the cached snapshot"
+n_snap=$(find "$snap" \( -type l -o -type f \) | wc -l)
+HF_HUB_OFFLINE=1 "$LRC" pull org/tiny >"$TMP/out" 2>"$TMP/err"
+grep -q "^lrc: pull: org/tiny@main: $n_snap files ([0-9.]* KiB) from the cache, nothing downloaded" "$TMP/err"
+check "the offline summary counts the $n_snap cached files"
+HF_HUB_OFFLINE=1 "$LRC" pull --dry-run org/tiny >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 0 ] && grep -q "^  model.safetensors  *[0-9.]* KiB  cached" "$TMP/out" &&
+    grep -q "^$n_snap files, [0-9.]* KiB, 0 B to download (from the cache alone" "$TMP/out"
+check "HF_HUB_OFFLINE=1 pull --dry-run lists the cached files"
 HF_HUB_OFFLINE=1 "$LRC" info org/tiny >"$TMP/out" 2>"$TMP/err"
 check "HF_HUB_OFFLINE=1 lrc info org/tiny works"
 HF_HUB_OFFLINE=1 "$LRC" pull --quiet org/never >"$TMP/out" 2>"$TMP/err"
@@ -323,6 +445,26 @@ grep -q "^org/tiny  *main  *111111111111 .* $snap" "$TMP/out" &&
     grep -q "^org/tiny  *v2 " "$TMP/out" && grep -q "^org/sharded  *main " "$TMP/out"
 check "--list shows each cached model and revision with its snapshot"
 
+# A snapshot no ref names: listed under 12 digits, in line with the others,
+# and those 12 digits work as a revision.
+mv "$repo/refs/v2" "$TMP/refs-v2"
+ok "pull --list with an unnamed snapshot" "$LRC" pull --list
+grep -q "^org/tiny  *222222222222  *222222222222 " "$TMP/out" && ! grep -q "$C2 " "$TMP/out"
+check "--list shows a snapshot no ref names under 12 digits of its commit"
+"$py" - "$TMP/out" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+col = lines[0].index("COMMIT")
+for line in lines[1:]:
+    starts = [m.start() for m in re.finditer(r"\S+", line)]
+    assert starts[2] == col, (line, col)
+PY
+check "--list keeps the COMMIT column aligned"
+ok "lrc info org/tiny@222222222222" "$LRC" info org/tiny@222222222222
+grep -q "^path: *$repo/snapshots/$C2\$" "$TMP/out"
+check "the 12 digits --list shows work as a revision"
+mv "$TMP/refs-v2" "$repo/refs/v2"
+
 # --- usage errors -----------------------------------------------------------------------------
 "$LRC" pull --quiet ../evil >"$TMP/out" 2>"$TMP/err"
 [ $? -eq 2 ] && one_line "invalid model id '../evil'"
@@ -330,6 +472,26 @@ check "an invalid id is a usage error"
 "$LRC" pull --quiet >"$TMP/out" 2>"$TMP/err"
 [ $? -eq 2 ] && one_line "missing ORG/NAME"
 check "a missing id is a usage error"
+log_mark
+for id in 'org/tiny@ma in' 'org/tiny@@main' 'org/tiny@v2@v3' 'org/tiny@a:b'; do
+    "$LRC" pull --quiet "$id" >"$TMP/out" 2>"$TMP/err"
+    [ $? -eq 2 ] && one_line "invalid revision"
+    check "revision of '$id' is a usage error"
+done
+"$LRC" pull --quiet --revision .. org/tiny >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] && one_line "pull: --revision: invalid revision '..'" && ! grep -q "model id" "$TMP/err"
+check "--revision .. is a usage error naming --revision, not an id the user never typed"
+"$LRC" pull --quiet --revision 'a b' org/tiny >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] && one_line "invalid revision 'a b'"
+check "--revision 'a b' is a usage error"
+"$LRC" pull --quiet "$(printf 'org/ti\nny')" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] && one_line "invalid model id 'org/ti\\\\nny'"
+check "an id with a newline is quoted on one line"
+[ -z "$(new_log)" ]
+check "no invalid id or revision reaches the Hub"
+"$LRC" info org/tiny@ >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && one_line "'org/tiny@' is not a file or folder, so it was looked up as a Hub model id: invalid revision ''"
+check "lrc info org/tiny@ reports the empty revision, not 'cannot open'"
 ok "pull --help" "$LRC" pull --help
 grep -q -- "--dry-run" "$TMP/out" && grep -q "HF_HUB_OFFLINE" "$TMP/out"
 check "--help lists the options and the environment"

@@ -10,8 +10,12 @@
 #    cancels it, leaving only the .incomplete part. A download held half-way
 #    and then released completes, joins the list and can be selected. q
 #    during a download quits at once.
+#    While no byte arrives the pane shows the download as stalled.
 # 3. With HF_HUB_OFFLINE=1, a cached id is selected and an uncached one shows
 #    why nothing is downloaded.
+# 4. On a 100-column screen, an uncached id argument is listed under its full
+#    id with its whole message wrapped in the summary and the log line, a
+#    12-digit commit prefix resolves, and a mistyped id is refused, not listed.
 # Expected byte counts come from the served files' sizes.
 . "$LRC_TESTDATA/lib.sh"
 . "$LRC_TESTDATA/studio_lib.sh"
@@ -182,6 +186,8 @@ grep -Eq 'file [0-9]+ of [0-9]+: model.safetensors' "$TMP/screen" && grep -q ' 5
 check "the pane names the file, its number and the percentage"
 grep -q 'c cancel download' "$TMP/screen"
 check "the key line names c to cancel"
+wait_for "$half_kib of $total_kib +stalled: no data for [0-9]+ s" 10
+check "while no byte arrives the pane says stalled instead of an averaged rate and ETA"
 tmux -L "$sock" send-keys c
 wait_for 'download cancelled' 5
 check "c cancels the download within seconds"
@@ -241,6 +247,43 @@ check "HF_HUB_OFFLINE=1 with an uncached id shows why nothing is downloaded"
 [ ! -s "$TMP/hub.log" ]
 check "offline, no request reaches the Hub"
 tmux -L "$sock" send-keys q
+wait_file "$TMP/studio.rc" 20
+
+# --- 4. ids that do not resolve, on a narrow screen ----------------------------------------
+# panel TOP BOTTOM FROM: the screen's rows TOP..BOTTOM (from 1), from column
+# FROM on (from 0, in characters). Box lines are dropped and the rows joined
+# by spaces, so a wrapped message reads as one line.
+panel() {
+    screen | "$py" -c '
+import sys
+top, bottom, start = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+rows = sys.stdin.read().split("\n")[top - 1:bottom]
+text = " ".join(r[start:].replace("\u2502", " ").replace("|", " ").strip() for r in rows)
+print(" ".join(text.split()))' "$@"
+}
+"$LRC" studio --help >"$TMP/help" 2>&1
+[ "$(grep -c -E '^  (HF_HUB_CACHE, HF_HOME|HF_ENDPOINT|HF_TOKEN|HF_HUB_OFFLINE) ' "$TMP/help")" -eq 4 ]
+check "lrc studio --help lists the Hugging Face variables"
+STUDIO_ENV="HF_HUB_CACHE=$cache2 HF_ENDPOINT=$HF_ENDPOINT HF_HUB_OFFLINE=1"
+# shellcheck disable=SC2086
+start_studio 100 34 $settings --out "$TMP/run4" org/nope "org/tiny@$(printf %.12s "$C1")"
+wait_for '> org/nope +\(argument, unreadable\)'
+check "an uncached id argument is listed under its full id"
+wait_for "org/tiny@111111111111 +\(argument\)" 5
+check "an id with a 12-digit commit prefix resolves to the cached snapshot"
+# The summary box: rows 3..10, right of the list (40% of 100 columns).
+panel 3 10 41 >"$TMP/panel"
+grep -q "not in the Hub cache $cache2 (no models--org--nope); to download it, unset HF_HUB_OFFLINE and run 'lrc pull org/nope'" "$TMP/panel"
+check "the summary shows the whole message, wrapped ($(cut -c1-60 "$TMP/panel")...)"
+panel 29 33 0 >"$TMP/panel"
+grep -q "unset HF_HUB_OFFLINE and run 'lrc pull org/nope'" "$TMP/panel"
+check "the log line above the keys shows the whole message too"
+type_id org/tiny@
+wait_for "invalid revision ''" 5
+check "a mistyped id says why"
+! screen | grep -q 'tiny@ '
+check "the mistyped id is not added to the teacher list"
+tmux -L "$sock" send-keys Escape
 wait_file "$TMP/studio.rc" 20
 
 done_testing

@@ -36,6 +36,16 @@ static void test_ids(void) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ok(!hub_id_is_valid(bad[i]), "id '%s' is rejected", bad[i]);
 
+    /* Characters git refuses in a ref name, and '@', are refused in a revision. */
+    static const char *bad_rev[] = {"ma in", "@main", "v2@v3", "a:b", "a~1",  "a^",
+                                    "a?",    "a*",    "a[",    "..",  "a\nb", ""};
+    for (size_t i = 0; i < sizeof bad_rev / sizeof bad_rev[0]; i++)
+        ok(!hub_revision_is_valid(bad_rev[i]), "revision #%zu is rejected", i);
+    ok(hub_revision_is_valid("refs/pr/1") && hub_revision_is_valid("v1.0-rc_2"),
+       "revisions refs/pr/1 and v1.0-rc_2 are accepted");
+    ok(!hub_id_is_valid("org/tiny@@main") && !hub_id_is_valid("org/tiny@v2@v3"),
+       "ids org/tiny@@main and org/tiny@v2@v3 are rejected");
+
     hub_id id;
     lrc_error err;
     ok(hub_id_parse(&id, "Qwen/Qwen2.5-0.5B@refs/pr/1", &err) == 0 &&
@@ -45,6 +55,13 @@ static void test_ids(void) {
        "id parse defaults the revision to main");
     ok(hub_id_parse(&id, "org/../x", &err) < 0 && strstr(err.msg, "org/../x"),
        "id parse error names the id");
+    ok(hub_id_parse(&id, "org/x\ny", &err) < 0 && !strchr(err.msg, '\n') &&
+           strstr(err.msg, "'org/x\\ny'"),
+       "an id with a newline is quoted on one line as \\n");
+    char shown[32];
+    hub_printable(shown, sizeof shown, "a\tb\x01");
+    ok(strcmp(shown, "a\\tb\\x01") == 0, "printable writes a tab and 0x01 as \\t and \\x01 (%s)",
+       shown);
     ok(hub_is_commit(COMMIT) && !hub_is_commit("main") && !hub_is_commit(COMMIT "0") &&
            !hub_is_commit("0123456789ABCDEF0123456789abcdef01234567"),
        "commit hashes are 40 lower-case hex digits");
@@ -159,10 +176,72 @@ static void test_layout(const char *root) {
     free(m);
 
     setenv("HF_HUB_CACHE", root, 1);
+    unsetenv("HF_HUB_OFFLINE");
     char resolved[HUB_PATH_MAX];
+    ok(hub_resolve_model_arg(resolved, sizeof resolved, "org/tiny", &err) < 0 &&
+           strstr(err.msg, "only partly cached: model.safetensors") &&
+           strstr(err.msg, "is missing; to repair it, run 'lrc pull org/tiny'"),
+       "a snapshot without weights is refused naming the file and lrc pull (%s)", err.msg);
+
+    /* Weights as a link to a blob: resolves; with the blob deleted the
+     * dangling link is named, with the pull that repairs it. */
+    snprintf(path, sizeof path, "%s/blobs/etag3", repo);
+    write_file(path, "weights");
+    ok(hub_snapshot_link(repo, COMMIT, "model.safetensors", "etag3", &err) == 0,
+       "link model.safetensors into the snapshot");
     ok(hub_resolve_model_arg(resolved, sizeof resolved, "org/tiny", &err) == 1 &&
            strcmp(resolved, want) == 0,
        "model argument org/tiny resolves to the snapshot");
+    unlink(path);
+    ok(hub_resolve_model_arg(resolved, sizeof resolved, "org/tiny", &err) < 0 &&
+           strstr(err.msg, "'org/tiny' is not a file or folder") &&
+           strstr(err.msg, "model.safetensors in ") &&
+           strstr(err.msg, "is a link whose blob was deleted; to repair it, run 'lrc pull "
+                           "org/tiny'"),
+       "a weights link whose blob is gone is named with lrc pull (%s)", err.msg);
+    setenv("HF_HUB_OFFLINE", "1", 1);
+    ok(hub_resolve_model_arg(resolved, sizeof resolved, "org/tiny", &err) < 0 &&
+           strstr(err.msg, "unset HF_HUB_OFFLINE and run 'lrc pull org/tiny'"),
+       "offline, the repair says to unset HF_HUB_OFFLINE first");
+    ok(hub_resolve_model_arg(resolved, sizeof resolved, "org/other", &err) < 0 &&
+           strstr(err.msg, "unset HF_HUB_OFFLINE and run 'lrc pull org/other'"),
+       "offline, an uncached model says to unset HF_HUB_OFFLINE first");
+    unsetenv("HF_HUB_OFFLINE");
+    write_file(path, "weights");
+
+    /* A commit prefix (as --list shows) finds the snapshot; too short or
+     * matching nothing does not. */
+    hub_id_parse(&id, "org/tiny@0123456789ab", &err);
+    ok(hub_snapshot_find(snap, sizeof snap, root, &id, &err) == 0 && strcmp(snap, want) == 0,
+       "a 12-digit commit prefix finds the snapshot");
+    ok(hub_resolve_model_arg(resolved, sizeof resolved, "org/tiny@0123456", &err) == 1 &&
+           strcmp(resolved, want) == 0,
+       "a 7-digit commit prefix resolves as a model argument");
+    hub_id_parse(&id, "org/tiny@012345", &err);
+    ok(hub_snapshot_find(snap, sizeof snap, root, &id, &err) < 0,
+       "a 6-digit prefix is not taken as a commit");
+    hub_id_parse(&id, "org/tiny@0123456789ac", &err);
+    ok(hub_snapshot_find(snap, sizeof snap, root, &id, &err) < 0 &&
+           strstr(err.msg, "no cached revision '0123456789ac'"),
+       "a prefix matching no snapshot fails naming it");
+    char other[HUB_PATH_MAX];
+    snprintf(other, sizeof other, "%s/snapshots/0123456789abffffffffffffffffffffffffffff", repo);
+    mkdir(other, 0755);
+    hub_id_parse(&id, "org/tiny@0123456789ab", &err);
+    ok(hub_snapshot_find(snap, sizeof snap, root, &id, &err) < 0 &&
+           strstr(err.msg, "matches 2 cached snapshots"),
+       "an ambiguous prefix is refused (%s)", err.msg);
+    rmdir(other);
+
+    /* A typed id with an empty revision gets the id's error, not the loader's. */
+    ok(hub_resolve_model_arg(resolved, sizeof resolved, "org/tiny@", &err) < 0 &&
+           strstr(err.msg, "invalid revision ''"),
+       "org/tiny@ is reported as an invalid revision (%s)", err.msg);
+
+    char r[HUB_REPO_ID_MAX + 1], c[HUB_COMMIT_LEN + 1];
+    ok(hub_snapshot_identify(want, r, c) && strcmp(r, "org/tiny") == 0 && strcmp(c, COMMIT) == 0,
+       "a snapshot path is identified as org/tiny at its commit");
+    ok(!hub_snapshot_identify(root, r, c), "the cache folder is no snapshot");
     ok(hub_resolve_model_arg(resolved, sizeof resolved, root, &err) == 0 &&
            strcmp(resolved, root) == 0,
        "an existing folder is left as it is");

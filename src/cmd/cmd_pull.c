@@ -25,8 +25,10 @@ static const char usage[] =
     "index) into the cache that Python's huggingface_hub uses, then print the\n"
     "snapshot folder. config.json is checked for a supported architecture before\n"
     "any weight is fetched. An interrupted download resumes on the next pull.\n"
-    "Commands that load a model (lrc info, generate, perplexity, ...) accept\n"
-    "ORG/NAME[@REVISION] of a cached model in place of a folder.\n"
+    "Commands that load a model (lrc info, generate, perplexity, tokenize,\n"
+    "detokenize, distill, ask, eval, studio) accept ORG/NAME[@REVISION] of a cached\n"
+    "model in place of a folder; REVISION may also be the first 7 or more digits of a\n"
+    "cached commit, as --list shows them.\n"
     "\n"
     "Options:\n"
     "  --revision REV   branch, tag or commit to fetch (default: the @REVISION of\n"
@@ -34,17 +36,20 @@ static const char usage[] =
     "  --cache DIR      cache folder (default: $HF_HUB_CACHE, else $HF_HOME/hub,\n"
     "                   else ~/.cache/huggingface/hub)\n"
     "  --include GLOB   also fetch the repository files matching GLOB (fnmatch;\n"
-    "                   repeatable)\n"
-    "  --dry-run        list the files and sizes a pull would fetch; write nothing\n"
-    "  --list           list the models in the cache and exit\n"
+    "                   repeatable); a GLOB that matches no file gets a notice\n"
+    "  --dry-run        list the files and sizes a pull would fetch and whether each\n"
+    "                   is cached; write nothing\n"
+    "  --list           list the models in the cache and exit (takes only --cache)\n"
     "  --retries N      retries of a failed request, with backoff (default 4)\n"
     "  --timeout S      give up on a transfer after S seconds without data\n"
     "                   (default 30)\n"
     "  --quiet          print only the snapshot folder and errors\n"
     "  -h, --help       show this help\n"
+    "Options that take a value also accept the form --option=VALUE.\n"
     "\n"
     "Environment:\n"
-    "  HF_ENDPOINT      Hub URL (default https://huggingface.co)\n"
+    "  HF_ENDPOINT      Hub URL (default https://huggingface.co, also when empty); a\n"
+    "                   user:password in it is never printed\n"
     "  HF_TOKEN         access token for gated and private models, sent only to\n"
     "                   HF_ENDPOINT's host (default: the file $HF_HOME/token)\n"
     "  HF_HUB_OFFLINE   1: use the cache only and make no network request\n"
@@ -96,12 +101,9 @@ static void close_line(view *v) {
     }
 }
 
-/* "[2/5]", or "[1]" while the file count is not known. */
+/* "[2/5]": the file's number of the plan's count. */
 static const char *file_number(char *buf, size_t cap, const hub_progress *p) {
-    if (p->count)
-        snprintf(buf, cap, "[%zu/%zu]", p->index, p->count);
-    else
-        snprintf(buf, cap, "[%zu]", p->index);
+    snprintf(buf, cap, "[%zu/%zu]", p->index, p->count);
     return buf;
 }
 
@@ -194,19 +196,32 @@ static int list_models(const char *cache_opt) {
         cmd_fail("pull: %s", err.msg);
         return 1;
     }
+
     if (n == 0) {
         printf("no models in the Hub cache %s\n", cache);
         free(m);
         return 0;
     }
-    printf("%-40s %-12s %-12s %10s  %s\n", "MODEL", "REVISION", "COMMIT", "SIZE", "SNAPSHOT");
+    /* A snapshot no ref names is listed under the first 12 digits of its
+     * commit, which ORG/NAME@DIGITS accepts, so the columns stay aligned. */
+    int w_repo = 5, w_rev = 8;
+    for (size_t i = 0; i < n; i++) {
+        if (hub_is_commit(m[i].revision))
+            m[i].revision[12] = '\0';
+        int a = (int)strlen(m[i].repo), b = (int)strlen(m[i].revision);
+        w_repo = a > w_repo ? a : w_repo;
+        w_rev = b > w_rev ? b : w_rev;
+    }
+
+    printf("%-*s  %-*s  %-12s  %10s  %s\n", w_repo, "MODEL", w_rev, "REVISION", "COMMIT", "SIZE",
+           "SNAPSHOT");
     for (size_t i = 0; i < n; i++) {
         char size[32];
         const char *note = !m[i].has_config    ? "  (incomplete: no config.json)"
                            : !m[i].has_weights ? "  (incomplete: no weights)"
                                                : "";
-        printf("%-40s %-12s %.12s %10s  %s%s\n", m[i].repo, m[i].revision, m[i].commit,
-               human(size, sizeof size, (double)m[i].bytes), m[i].snapshot, note);
+        printf("%-*s  %-*s  %.12s  %10s  %s%s\n", w_repo, m[i].repo, w_rev, m[i].revision,
+               m[i].commit, human(size, sizeof size, (double)m[i].bytes), m[i].snapshot, note);
     }
     free(m);
     return 0;
@@ -227,22 +242,45 @@ static int parse_args(int argc, char **argv, pull_options *o) {
     }
     bool options_done = false;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char *arg = argv[i];
+        /* --opt=value is the same as --opt value. */
+        char name[16];
+        const char *a = arg, *eq = strchr(arg, '=');
+        if (!options_done && strncmp(arg, "--", 2) == 0 && eq && (size_t)(eq - arg) < sizeof name) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - arg), arg);
+            a = name;
+        } else {
+            eq = NULL;
+        }
         bool takes_value = strcmp(a, "--revision") == 0 || strcmp(a, "--cache") == 0 ||
                            strcmp(a, "--include") == 0 || strcmp(a, "--retries") == 0 ||
                            strcmp(a, "--timeout") == 0;
+        if (!options_done && eq && !takes_value) {
+            cmd_fail("pull: unknown option '%s'; run 'lrc pull --help'", arg);
+            return 2;
+        }
         if (!options_done && takes_value) {
-            if (i + 1 >= argc) {
+            if (!eq && i + 1 >= argc) {
                 cmd_fail("pull: %s needs a value; run 'lrc pull --help'", a);
                 return 2;
             }
-            const char *v = argv[++i];
+            const char *v = eq ? eq + 1 : argv[++i];
             char *end;
             if (strcmp(a, "--revision") == 0) {
+                lrc_error err;
+                if (hub_revision_check(v, &err) < 0) {
+                    cmd_fail("pull: --revision: %s", err.msg);
+                    return 2;
+                }
                 o->revision = v;
             } else if (strcmp(a, "--cache") == 0) {
                 o->cache = v;
             } else if (strcmp(a, "--include") == 0) {
+                if (!*v) {
+                    cmd_fail("pull: --include '' matches no file; give a pattern such as "
+                             "'onnx/*'");
+                    return 2;
+                }
                 o->include[o->n_include++] = v;
             } else if (strcmp(a, "--retries") == 0) {
                 o->retries = strtol(v, &end, 10);
@@ -266,17 +304,23 @@ static int parse_args(int argc, char **argv, pull_options *o) {
         } else if (!options_done && strcmp(a, "--quiet") == 0) {
             o->quiet = true;
         } else if (!options_done && a[0] == '-' && a[1]) {
-            cmd_fail("pull: unknown option '%s'; run 'lrc pull --help'", a);
+            char x[600];
+            hub_printable(x, sizeof x, a);
+            cmd_fail("pull: unknown option '%s'; run 'lrc pull --help'", x);
             return 2;
         } else if (o->spec) {
-            cmd_fail("pull: more than one model ('%s' and '%s'); give one ORG/NAME", o->spec, a);
+            char x[600], y[600];
+            hub_printable(x, sizeof x, o->spec);
+            hub_printable(y, sizeof y, a);
+            cmd_fail("pull: more than one model ('%s' and '%s'); give one ORG/NAME", x, y);
             return 2;
         } else {
             o->spec = a;
         }
     }
-    if (o->list && o->spec) {
-        cmd_fail("pull: --list takes no model; run 'lrc pull --list' alone");
+    if (o->list && (o->spec || o->dry_run || o->revision || o->n_include)) {
+        cmd_fail("pull: --list takes no model, --dry-run, --revision or --include; run 'lrc "
+                 "pull --list [--cache DIR]' alone");
         return 2;
     }
     if (!o->list && !o->spec) {
@@ -306,8 +350,9 @@ static void print_plan(const hub_pull_result *r) {
             missing += f->size;
     }
     char b[32];
-    printf("%zu files, %s, %s to download\n", r->n_files, human(a, sizeof a, (double)total),
-           human(b, sizeof b, (double)missing));
+    printf("%zu files, %s, %s to download%s\n", r->n_files, human(a, sizeof a, (double)total),
+           human(b, sizeof b, (double)missing),
+           r->from_cache ? " (from the cache alone: HF_HUB_OFFLINE is set)" : "");
 }
 
 int cmd_pull(int argc, char **argv) {
@@ -367,10 +412,20 @@ int cmd_pull(int argc, char **argv) {
     } else if (o.dry_run) {
         print_plan(&r);
     } else {
-        if (!o.quiet)
-            fprintf(stderr, "lrc: pull: %s@%s: %zu files, %zu downloaded (%llu bytes), commit %s\n",
-                    r.repo, r.revision, r.n_files, r.n_downloaded,
-                    (unsigned long long)r.bytes_downloaded, r.commit);
+        char a[32];
+        uint64_t total = 0;
+        for (size_t i = 0; i < r.n_files; i++)
+            total += r.files[i].size;
+        if (!o.quiet && r.from_cache)
+            fprintf(stderr,
+                    "lrc: pull: %s@%s: %zu files (%s) from the cache, nothing downloaded, commit "
+                    "%s\n",
+                    r.repo, r.revision, r.n_files, human(a, sizeof a, (double)total), r.commit);
+        else if (!o.quiet)
+            fprintf(stderr,
+                    "lrc: pull: %s@%s: %zu files (%s), %zu downloaded (%llu bytes), commit %s\n",
+                    r.repo, r.revision, r.n_files, human(a, sizeof a, (double)total),
+                    r.n_downloaded, (unsigned long long)r.bytes_downloaded, r.commit);
         printf("%s\n", r.snapshot);
     }
     hub_pull_result_free(&r);

@@ -44,7 +44,8 @@ static const char usage[] =
     "  --probe-every N        probe MI, top-1 and perplexities every N steps, 0 for never\n"
     "                         (default 50)\n"
     "  --save-every N         checkpoint every N steps, 0 for only at the end (default 200)\n"
-    "  --out RUN              run folder, new or empty (default runs/DATE-TEACHER-rR)\n"
+    "  --out RUN              run folder, new or empty (default runs/DATE-TEACHER-rR;\n"
+    "                         TEACHER is ORG--NAME for a Hub model)\n"
     "  --runs DIR             folder whose newest runs' students are listed (default runs)\n"
     "  --threads N            OpenBLAS threads (default: OPENBLAS_NUM_THREADS or one per core)\n"
     "  --endpoint URL         also answer on Ask with an OpenAI-compatible server at URL,\n"
@@ -56,6 +57,12 @@ static const char usage[] =
     "Environment:\n"
     "  LRC_API_KEY            API key sent to the endpoint (else OPENAI_API_KEY); never shown\n"
     "  NO_COLOR               when set and not empty, draw without colours\n"
+    "  HF_HUB_CACHE, HF_HOME  the Hugging Face Hub cache listed on Setup and downloaded\n"
+    "                         into (default $HF_HOME/hub, else ~/.cache/huggingface/hub)\n"
+    "  HF_ENDPOINT            the Hub to download from (default https://huggingface.co,\n"
+    "                         also when set but empty)\n"
+    "  HF_TOKEN               access token for gated and private models; never shown\n"
+    "  HF_HUB_OFFLINE         1, true, yes or on: use the cache only, download nothing\n"
     "  XDG_CONFIG_HOME        config.json and themes/ are read from $XDG_CONFIG_HOME/lrc\n"
     "                         (default ~/.config/lrc)\n";
 

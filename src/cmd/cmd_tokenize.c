@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "hub/hub_cache.h"
 #include "model/tokenizer.h"
 
 static const char tokenize_usage[] =
@@ -21,7 +22,8 @@ static const char tokenize_usage[] =
     "TEXT '-' reads the text from standard input, byte for byte (a trailing\n"
     "newline is part of the text). PATH is a model directory or a tokenizer file:\n"
     "tokenizer.json, tokenizer.model (SentencePiece), tokenizer.bin (llama2.c), or\n"
-    "encoder.json / vocab.bpe (GPT-2). Special-token text such as <s> or\n"
+    "encoder.json / vocab.bpe (GPT-2), or ORG/NAME[@REVISION] of a model in the\n"
+    "Hugging Face Hub cache (see lrc pull). Special-token text such as <s> or\n"
     "<|im_start|> in TEXT becomes its special id. Text that is not valid UTF-8 is\n"
     "rejected with the offset of the first bad byte.\n"
     "\n"
@@ -35,7 +37,8 @@ static const char detokenize_usage[] =
     "usage: lrc detokenize [-n] PATH IDS...\n"
     "\n"
     "Print the text of the token ids IDS, decoded with the tokenizer at PATH (a\n"
-    "model directory or a tokenizer file, as for lrc tokenize), followed by a\n"
+    "model directory, a tokenizer file or a cached Hub model ORG/NAME[@REVISION], as\n"
+    "for lrc tokenize), followed by a\n"
     "newline. Special tokens are kept (SentencePiece and llama2.c files drop BOS and\n"
     "EOS, as SentencePiece does). IDS may be separated by spaces or single commas,\n"
     "or written as one JSON array per argument; a single '-' reads them from\n"
@@ -117,7 +120,9 @@ int cmd_tokenize(int argc, char **argv) {
 
     lrc_error err = {{0}};
     tokenizer *t;
-    if (tokenizer_load(&t, positional[0], &err)) {
+    char resolved[HUB_PATH_MAX];
+    if (hub_resolve_model_arg(resolved, sizeof resolved, positional[0], &err) < 0 ||
+        tokenizer_load(&t, resolved, &err)) {
         cmd_fail("tokenize: %s", err.msg);
         free(text);
         return 1;
@@ -299,7 +304,9 @@ int cmd_detokenize(int argc, char **argv) {
     status = 1;
     lrc_error err = {{0}};
     tokenizer *t;
-    if (tokenizer_load(&t, path, &err)) {
+    char resolved[HUB_PATH_MAX];
+    if (hub_resolve_model_arg(resolved, sizeof resolved, path, &err) < 0 ||
+        tokenizer_load(&t, resolved, &err)) {
         cmd_fail("detokenize: %s", err.msg);
         goto done;
     }

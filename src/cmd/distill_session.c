@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd/cmd.h"
 #include "cmd/train_common.h"
@@ -186,6 +187,8 @@ static int prepare(distill_session *s, distill_options *o, bool resume) {
         return -1;
     }
     o->teacher = s->teacher_dir;
+    if (!hub_snapshot_identify(o->teacher, s->teacher_hub, s->teacher_commit))
+        s->teacher_hub[0] = s->teacher_commit[0] = '\0';
     if (llama_model_load(&s->teacher, o->teacher, &err) < 0) {
         train_fail("distill", err.msg);
         return -1;
@@ -310,20 +313,65 @@ static int open_new(distill_session *s, distill_options *o) {
     if (prepare(s, o, false) < 0)
         return -1;
     s->settings = settings_json(o, s->data.probe_rows);
+    /* A Hub teacher: the run is named ORG--NAME rather than by the commit
+     * folder, and run.json keeps the id and commit beside the path. */
+    char label[HUB_REPO_ID_MAX + 2];
+    const char *name = o->teacher;
+    if (s->teacher_hub[0] && s->settings) {
+        const char *slash = strchr(s->teacher_hub, '/');
+        snprintf(label, sizeof label, "%.*s--%s", (int)(slash - s->teacher_hub), s->teacher_hub,
+                 slash + 1);
+        name = label;
+        cJSON_AddStringToObject(s->settings, "teacher_hub", s->teacher_hub);
+        cJSON_AddStringToObject(s->settings, "teacher_commit", s->teacher_commit);
+    }
     trainer_config tc = trainer_settings(o);
     if (!s->settings || train_settings_fingerprint(s->settings, tc.fingerprint) < 0) {
         cmd_fail("distill: out of memory for the settings");
         return -1;
     }
     train_run run = {"distill", &s->rd, &s->log, &s->tr};
-    return train_run_create(&run, o->out, o->teacher, (int)o->rank, s->settings, &tc, &s->model,
-                            &s->opt, &s->data);
+    return train_run_create(&run, o->out, name, (int)o->rank, s->settings, &tc, &s->model, &s->opt,
+                            &s->data);
+}
+
+/* A resumed run whose teacher snapshot folder is gone: find the same
+ * commit in the current Hub cache, or name the 'lrc pull' that restores it.
+ * The id and commit come from run.json, or from the folder's path in a run
+ * made before run.json recorded them. */
+static int find_resume_teacher(distill_session *s, distill_options *o) {
+    struct stat st;
+    if (stat(o->teacher, &st) == 0)
+        return 0;
+    char repo[HUB_REPO_ID_MAX + 1], commit[HUB_COMMIT_LEN + 1];
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(s->settings, "teacher_hub");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(s->settings, "teacher_commit");
+    if (cJSON_IsString(h) && cJSON_IsString(c) && hub_id_is_valid(h->valuestring) &&
+        !strchr(h->valuestring, '@') && hub_is_commit(c->valuestring)) {
+        snprintf(repo, sizeof repo, "%s", h->valuestring);
+        snprintf(commit, sizeof commit, "%s", c->valuestring);
+    } else if (!hub_snapshot_identify(o->teacher, repo, commit)) {
+        return 0; /* not a Hub teacher: the loader names the missing path */
+    }
+    char spec[HUB_REPO_ID_MAX + HUB_COMMIT_LEN + 2], hint[sizeof spec + 64];
+    snprintf(spec, sizeof spec, "%s@%s", repo, commit);
+    lrc_error err;
+    if (hub_resolve_model_arg(s->teacher_dir, sizeof s->teacher_dir, spec, &err) == 1) {
+        o->teacher = s->teacher_dir;
+        return 0;
+    }
+    hub_pull_hint(hint, sizeof hint, spec);
+    cmd_fail("distill: the run's teacher %s at commit %s is not in the Hub cache any more "
+             "(%s is gone); %s, then 'lrc distill --resume %s' again",
+             repo, commit, o->teacher, hint, s->rd.path);
+    return -1;
 }
 
 static int open_resume(distill_session *s, distill_options *o) {
     train_run run = {"distill", &s->rd, &s->log, &s->tr};
     if (train_run_open(&run, o->resume, &s->settings) < 0 ||
-        options_from_settings(o, s->settings, s->rd.path) < 0 || prepare(s, o, true) < 0)
+        options_from_settings(o, s->settings, s->rd.path) < 0 || find_resume_teacher(s, o) < 0 ||
+        prepare(s, o, true) < 0)
         return -1;
     trainer_config tc = trainer_settings(o);
     return train_run_resume(&run, s->settings, &tc, &s->model, &s->opt, &s->data, o->steps,

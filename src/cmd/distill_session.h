@@ -7,7 +7,10 @@
  *
  * A new run validates everything first (options, teacher, rank, data length,
  * --init tensors, the --out folder) and only then creates the run folder, so
- * bad input gets one line and leaves the disk as it was. Its settings go to
+ * bad input gets one line and leaves the disk as it was. A teacher from the
+ * Hugging Face Hub cache (an id or a snapshot folder) names the default run
+ * folder ORG--NAME. Its id and commit go to run.json, so a resume finds the
+ * commit again or names the 'lrc pull' that restores it. Its settings go to
  * run.json; a resumed run reads them back from there (only steps, save_every
  * and threads may change) and continues from the latest checkpoint, checked
  * against a fingerprint of the settings.
@@ -23,6 +26,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "hub/hub_cache.h"
 #include "model/llama.h"
 #include "model/tokenizer.h"
 #include "train/lrc.h"
@@ -53,8 +57,10 @@ typedef struct distill_session {
     runlog log;
     rundir rd;
     cJSON *settings;
-    char student_dir[RUNDIR_PATH_MAX + 16]; /* RUN/student once exported, else "" */
-    char teacher_dir[4096];                 /* --teacher as a local path (a Hub id resolved) */
+    char student_dir[RUNDIR_PATH_MAX + 16];  /* RUN/student once exported, else "" */
+    char teacher_dir[4096];                  /* --teacher as a local path (a Hub id resolved) */
+    char teacher_hub[HUB_REPO_ID_MAX + 1];   /* ORG/NAME when the teacher is a Hub snapshot */
+    char teacher_commit[HUB_COMMIT_LEN + 1]; /* ... and its commit, else both "" */
 } distill_session;
 
 /* The defaults of `lrc distill` (lrc-distill(1)). */

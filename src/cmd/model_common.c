@@ -1,4 +1,5 @@
-/* Model and tokenizer loading for generate and perplexity; see model_common.h. */
+/* Model and tokenizer loading for generate and perplexity; see model_common.h.
+ * Both the model and --tokenizer may be a cached Hub model ORG/NAME[@REV]. */
 #include "cmd/model_common.h"
 
 #include <stdio.h>
@@ -11,8 +12,12 @@
  * folder, which for a llama2.c .bin file is the folder holding it. */
 static int load_tokenizer(tokenizer **tok, const char *model_path, const char *tokenizer_path,
                           lrc_error *err) {
-    if (tokenizer_path)
-        return tokenizer_load(tok, tokenizer_path, err);
+    if (tokenizer_path) {
+        char resolved[HUB_PATH_MAX];
+        if (hub_resolve_model_arg(resolved, sizeof resolved, tokenizer_path, err) < 0)
+            return lrc_error_prefix(err, "--tokenizer");
+        return tokenizer_load(tok, resolved, err);
+    }
 
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", model_path);

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "cmd/cmd.h"
+#include "hub/hub_cache.h"
 #include "reason/backend_http.h"
 #include "reason/backend_local.h"
 #include "reason/http_backend.h"
@@ -28,7 +29,8 @@
 
 const char reason_cli_help[] =
     "  --model PATH           answer with the local model at PATH (a Hugging Face\n"
-    "                         directory or a llama2.c .bin file)\n"
+    "                         directory, a llama2.c .bin file or a cached Hub id\n"
+    "                         ORG/NAME[@REV])\n"
     "  --endpoint URL         answer with an OpenAI-compatible server at URL, e.g.\n"
     "                         http://127.0.0.1:8080; the API key is read from\n"
     "                         LRC_API_KEY or OPENAI_API_KEY\n"
@@ -245,7 +247,11 @@ int reason_cli_open_backend(const char *cmd, const reason_cli *o, reason_backend
         reason_local_options lo = {0};
         lo.sampling = o->sampling;
         lo.share_prefix = 1;
-        rc = reason_backend_local_open(o->model_path, &lo, b, &err);
+        /* A cached Hub id (ORG/NAME[@REV]) stands for its snapshot folder. */
+        char resolved[HUB_PATH_MAX];
+        rc = hub_resolve_model_arg(resolved, sizeof resolved, o->model_path, &err) < 0
+                 ? -1
+                 : reason_backend_local_open(resolved, &lo, b, &err);
     }
     if (rc != 0) {
         cmd_fail("%s: %s", cmd, err.msg);

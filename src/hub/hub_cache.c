@@ -8,12 +8,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include "hub/hub_cache.h"
 
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -100,8 +102,67 @@ static bool valid_relative_path(const char *s) {
     }
 }
 
+/* A branch, tag or commit: a relative path (see above) without the
+ * characters git forbids in a ref name and none that the id syntax uses. */
 static bool valid_revision(const char *rev) {
-    return strlen(rev) <= HUB_REVISION_MAX && valid_relative_path(rev) && !strchr(rev, ':');
+    if (strlen(rev) > HUB_REVISION_MAX || !valid_relative_path(rev))
+        return false;
+    for (const char *p = rev; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || strchr("@:~^?*[\\", *p))
+            return false;
+    return true;
+}
+
+bool hub_revision_is_valid(const char *rev) {
+    return valid_revision(rev);
+}
+
+int hub_revision_check(const char *rev, lrc_error *err) {
+    if (valid_revision(rev))
+        return 0;
+    char shown[2 * HUB_REVISION_MAX];
+    hub_printable(shown, sizeof shown, rev);
+    return lrc_errorf(err,
+                      "invalid revision '%s': expected a branch, tag or commit without spaces, "
+                      "'@', ':', '~', '^', '?', '*', '[', backslashes, control characters or "
+                      "empty or '..' parts",
+                      shown);
+}
+
+void hub_printable(char *dst, size_t cap, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < cap; p++) {
+        if (*p == '\n' || *p == '\t' || *p == '\r') {
+            dst[o++] = '\\';
+            char c = 'r';
+            if (*p == '\n')
+                c = 'n';
+            else if (*p == '\t')
+                c = 't';
+            dst[o++] = c;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = hex[*p >> 4];
+            dst[o++] = hex[*p & 15];
+        } else {
+            dst[o++] = (char)*p;
+        }
+    }
+    if (cap)
+        dst[o < cap ? o : cap - 1] = '\0';
+}
+
+bool hub_offline_env(void) {
+    const char *v = getenv("HF_HUB_OFFLINE");
+    return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+                 strcasecmp(v, "on") == 0);
+}
+
+void hub_pull_hint(char *buf, size_t cap, const char *spec) {
+    snprintf(buf, cap, "%s 'lrc pull %s'",
+             hub_offline_env() ? "unset HF_HUB_OFFLINE and run" : "run", spec);
 }
 
 bool hub_is_commit(const char *rev) {
@@ -115,6 +176,8 @@ bool hub_is_commit(const char *rev) {
 
 int hub_id_parse(hub_id *id, const char *spec, lrc_error *err) {
     memset(id, 0, sizeof *id);
+    char shown[600];
+    hub_printable(shown, sizeof shown, spec);
     const char *at = strchr(spec, '@');
     size_t repo_len = at ? (size_t)(at - spec) : strlen(spec);
     const char *slash = memchr(spec, '/', repo_len);
@@ -123,16 +186,20 @@ int hub_id_parse(hub_id *id, const char *spec, lrc_error *err) {
         return lrc_errorf(err,
                           "invalid model id '%.300s': expected ORG/NAME[@REVISION] with names of "
                           "letters, digits, '-', '_' and '.' (e.g. HuggingFaceTB/SmolLM2-135M)",
-                          spec);
+                          shown);
     memcpy(id->repo, spec, repo_len);
     id->repo[repo_len] = '\0';
 
     const char *rev = at ? at + 1 : "main";
-    if (!valid_revision(rev))
+    if (!valid_revision(rev)) {
+        char rev_shown[2 * HUB_REVISION_MAX];
+        hub_printable(rev_shown, sizeof rev_shown, rev);
         return lrc_errorf(err,
-                          "invalid revision '%.300s' in model id '%.300s': expected a branch, tag "
-                          "or commit without empty or '..' parts",
-                          rev, spec);
+                          "invalid revision '%.300s' in model id '%.300s': expected a branch, "
+                          "tag or commit without spaces, '@', ':', '~', '^', '?', '*', '[', "
+                          "backslashes, control characters or empty or '..' parts",
+                          rev_shown, shown);
+    }
     snprintf(id->revision, sizeof id->revision, "%s", rev);
     return 0;
 }
@@ -194,15 +261,59 @@ static int read_ref(const char *path, char commit[HUB_COMMIT_LEN + 1]) {
     return 0;
 }
 
+/* The id to suggest to 'lrc pull': ORG/NAME when the revision is main, else
+ * ORG/NAME@REV. */
+static void pull_spec(char *buf, size_t cap, const char *repo, const char *revision) {
+    if (strcmp(revision, "main") == 0)
+        snprintf(buf, cap, "%s", repo);
+    else
+        snprintf(buf, cap, "%s@%s", repo, revision);
+}
+
+/* True when rev may be the start of a commit: 7 to 39 lower-case hex digits. */
+static bool is_commit_prefix(const char *rev) {
+    size_t len = strlen(rev);
+    if (len < 7 || len >= HUB_COMMIT_LEN)
+        return false;
+    for (const char *p = rev; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return true;
+}
+
+/* The one snapshot folder of repo_dir whose commit starts with prefix.
+ * Returns the number of matches (the commit is set when it is 1). */
+static int find_commit_prefix(const char *repo_dir, const char *prefix,
+                              char commit[HUB_COMMIT_LEN + 1]) {
+    char dir[HUB_PATH_MAX];
+    if (hub_pathf(dir, sizeof dir, NULL, "%s/snapshots", repo_dir) < 0)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    size_t len = strlen(prefix);
+    while ((e = readdir(d))) {
+        if (hub_is_commit(e->d_name) && strncmp(e->d_name, prefix, len) == 0) {
+            if (n++ == 0)
+                memcpy(commit, e->d_name, HUB_COMMIT_LEN + 1);
+        }
+    }
+    closedir(d);
+    return n;
+}
+
 int hub_snapshot_find(char *buf, size_t cap, const char *cache, const hub_id *id, lrc_error *err) {
-    char repo_dir[HUB_PATH_MAX], path[HUB_PATH_MAX];
+    char repo_dir[HUB_PATH_MAX], path[HUB_PATH_MAX], spec[HUB_REPO_ID_MAX + HUB_REVISION_MAX + 2];
+    char hint[sizeof spec + 64];
     if (hub_repo_dir(repo_dir, sizeof repo_dir, cache, id->repo, err) < 0)
         return -1;
+    pull_spec(spec, sizeof spec, id->repo, id->revision);
+    hub_pull_hint(hint, sizeof hint, spec);
     if (!is_dir(repo_dir))
-        return lrc_errorf(err,
-                          "model %s is not in the Hub cache %s (no %s); download it with 'lrc "
-                          "pull %s'",
-                          id->repo, cache, strrchr(repo_dir, '/') + 1, id->repo);
+        return lrc_errorf(err, "model %s is not in the Hub cache %s (no %s); to download it, %s",
+                          id->repo, cache, strrchr(repo_dir, '/') + 1, hint);
 
     char commit[HUB_COMMIT_LEN + 1];
     if (hub_is_commit(id->revision)) {
@@ -210,44 +321,213 @@ int hub_snapshot_find(char *buf, size_t cap, const char *cache, const hub_id *id
     } else {
         if (join(path, sizeof path, err, "%s/refs/%s", repo_dir, id->revision) < 0)
             return -1;
-        if (read_ref(path, commit) < 0)
-            return lrc_errorf(err,
-                              "model %s has no cached revision '%s' (%s is missing or holds no "
-                              "commit); download it with 'lrc pull %s@%s'",
-                              id->repo, id->revision, path, id->repo, id->revision);
+        if (read_ref(path, commit) < 0) {
+            int n = is_commit_prefix(id->revision)
+                        ? find_commit_prefix(repo_dir, id->revision, commit)
+                        : 0;
+            if (n > 1)
+                return lrc_errorf(err,
+                                  "model %s: the commit prefix '%s' matches %d cached snapshots; "
+                                  "give more digits of the commit (lrc pull --list shows them)",
+                                  id->repo, id->revision, n);
+            if (n == 0)
+                return lrc_errorf(err,
+                                  "model %s has no cached revision '%s' (%s is missing or holds "
+                                  "no commit, and no cached commit starts with it); to download "
+                                  "it, %s",
+                                  id->repo, id->revision, path, hint);
+        }
     }
     if (join(path, sizeof path, err, "%s/snapshots/%s", repo_dir, commit) < 0)
         return -1;
     if (!is_dir(path))
         return lrc_errorf(err,
-                          "model %s@%s: snapshot folder %s is missing; download it again with "
-                          "'lrc pull %s@%s'",
-                          id->repo, id->revision, path, id->repo, id->revision);
+                          "model %s@%s: snapshot folder %s is missing; to download it again, %s",
+                          id->repo, id->revision, path, hint);
     if (strlen(path) >= cap)
         return lrc_errorf(err, "snapshot path %s is too long", path);
     memcpy(buf, path, strlen(path) + 1);
     return 0;
 }
 
+/* Return 1 when name in dir is a readable file, -1 when it is a link whose
+ * blob is gone, and 0 when it is absent. */
+static int file_state(const char *dir, const char *name) {
+    char path[HUB_PATH_MAX];
+    struct stat st;
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return 0;
+    if (stat(path, &st) == 0)
+        return S_ISREG(st.st_mode) ? 1 : 0;
+    return lstat(path, &st) == 0 ? -1 : 0;
+}
+
+/* Read a small file into a NUL-terminated buffer, or NULL. */
+static char *read_small(const char *path, size_t max) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *text = malloc(max + 1);
+    size_t len = text ? fread(text, 1, max, f) : 0;
+    fclose(f);
+    if (text)
+        text[len] = '\0';
+    return text;
+}
+
+/* The first file the snapshot's weights need that is not readable, in
+ * missing (empty when all are there); *broken is set when it is a dangling
+ * link. */
+static void find_missing_weights(const char *dir, char *missing, size_t cap, bool *broken) {
+    missing[0] = '\0';
+    int st = file_state(dir, "model.safetensors.index.json");
+    if (st != 0) {
+        char path[HUB_PATH_MAX];
+        char *text = NULL;
+        if (st > 0 &&
+            snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir) < (int)sizeof path)
+            text = read_small(path, 64u << 20);
+        cJSON *root = text ? cJSON_Parse(text) : NULL;
+        free(text);
+        const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
+        if (st < 0 || !cJSON_IsObject(map)) {
+            snprintf(missing, cap, "model.safetensors.index.json");
+            *broken = st < 0;
+            cJSON_Delete(root);
+            return;
+        }
+        const cJSON *e;
+        cJSON_ArrayForEach(e, map) {
+            if (!cJSON_IsString(e) || !valid_relative_path(e->valuestring))
+                continue; /* the loader reports a bad index */
+            int fs = file_state(dir, e->valuestring);
+            if (fs <= 0) {
+                snprintf(missing, cap, "%s", e->valuestring);
+                *broken = fs < 0;
+                break;
+            }
+        }
+        cJSON_Delete(root);
+        return;
+    }
+    st = file_state(dir, "model.safetensors");
+    if (st > 0)
+        return;
+    if (st < 0) {
+        snprintf(missing, cap, "model.safetensors");
+        *broken = true;
+        return;
+    }
+    /* No model.safetensors: any other top-level .safetensors file will do. */
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    bool any = false;
+    while (d && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len > 12 && strcmp(e->d_name + len - 12, ".safetensors") == 0) {
+            int fs = file_state(dir, e->d_name);
+            if (fs > 0)
+                any = true;
+            else if (fs < 0 && !missing[0]) {
+                snprintf(missing, cap, "%s", e->d_name);
+                *broken = true;
+            }
+        }
+    }
+    if (d)
+        closedir(d);
+    if (any)
+        missing[0] = '\0';
+    else if (!missing[0])
+        snprintf(missing, cap, "model.safetensors");
+}
+
+int hub_snapshot_check(const char *snapshot, const char *repo, const char *revision,
+                       lrc_error *err) {
+    char missing[1100];
+    bool broken = false;
+    int st = file_state(snapshot, "config.json");
+    if (st <= 0) {
+        snprintf(missing, sizeof missing, "config.json");
+        broken = st < 0;
+    } else {
+        find_missing_weights(snapshot, missing, sizeof missing, &broken);
+    }
+    if (!missing[0])
+        return 0;
+    char spec[HUB_REPO_ID_MAX + HUB_REVISION_MAX + 2], hint[sizeof spec + 64];
+    pull_spec(spec, sizeof spec, repo, revision);
+    hub_pull_hint(hint, sizeof hint, spec);
+    return lrc_errorf(err, "model %s@%s is only partly cached: %s in %s %s; to repair it, %s", repo,
+                      revision, missing, snapshot,
+                      broken ? "is a link whose blob was deleted" : "is missing", hint);
+}
+
+/* True when s starts with a valid ORG/NAME followed by '@' or the end. */
+static bool has_repo_prefix(const char *s) {
+    const char *at = strchr(s, '@');
+    size_t len = at ? (size_t)(at - s) : strlen(s);
+    const char *slash = memchr(s, '/', len);
+    return slash && valid_repo_part(s, (size_t)(slash - s)) &&
+           valid_repo_part(slash + 1, len - (size_t)(slash - s) - 1);
+}
+
 int hub_resolve_model_arg(char *path, size_t cap, const char *arg, lrc_error *err) {
     struct stat st;
-    if (stat(arg, &st) == 0 || !hub_id_is_valid(arg)) {
+    bool exists = stat(arg, &st) == 0;
+    if (exists || (!hub_id_is_valid(arg) && !(strchr(arg, '@') && has_repo_prefix(arg)))) {
         if (strlen(arg) >= cap)
             return lrc_errorf(err, "path '%.200s...' is longer than %zu bytes", arg, cap - 1);
-        memcpy(path, arg, strlen(arg) + 1);
+        memmove(path, arg, strlen(arg) + 1);
         return 0;
     }
 
+    char shown[600];
+    hub_printable(shown, sizeof shown, arg);
     hub_id id;
     char cache[HUB_PATH_MAX];
-    if (hub_id_parse(&id, arg, err) < 0 || hub_cache_dir(cache, sizeof cache, err) < 0)
-        return -1;
-    if (hub_snapshot_find(path, cap, cache, &id, err) < 0)
+    if (hub_id_parse(&id, arg, err) < 0 || hub_cache_dir(cache, sizeof cache, err) < 0 ||
+        hub_snapshot_find(path, cap, cache, &id, err) < 0 ||
+        hub_snapshot_check(path, id.repo, id.revision, err) < 0)
         return lrc_error_prefix(err,
                                 "'%s' is not a file or folder, so it was looked up as a "
                                 "Hub model id",
-                                arg);
+                                shown);
     return 1;
+}
+
+bool hub_snapshot_identify(const char *path, char repo[HUB_REPO_ID_MAX + 1],
+                           char commit[HUB_COMMIT_LEN + 1]) {
+    char buf[HUB_PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return false;
+    size_t len = strlen(buf);
+    while (len > 1 && buf[len - 1] == '/')
+        buf[--len] = '\0';
+    /* .../models--ORG--NAME/snapshots/COMMIT */
+    char *c = strrchr(buf, '/');
+    if (!c || !hub_is_commit(c + 1))
+        return false;
+    *c = '\0';
+    char *snaps = strrchr(buf, '/');
+    if (!snaps || strcmp(snaps + 1, "snapshots") != 0)
+        return false;
+    *snaps = '\0';
+    char *folder = strrchr(buf, '/');
+    folder = folder ? folder + 1 : buf;
+    if (strncmp(folder, "models--", 8) != 0)
+        return false;
+    const char *rest = folder + 8;
+    const char *sep = strstr(rest, "--");
+    char r[HUB_REPO_ID_MAX + 1];
+    if (!sep ||
+        (size_t)snprintf(r, sizeof r, "%.*s/%s", (int)(sep - rest), rest, sep + 2) >
+            HUB_REPO_ID_MAX ||
+        !hub_id_is_valid(r))
+        return false;
+    memcpy(repo, r, sizeof r);
+    memcpy(commit, c + 1, HUB_COMMIT_LEN + 1);
+    return true;
 }
 
 /* ------------------------------------------------------------------------ */

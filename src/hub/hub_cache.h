@@ -39,6 +39,21 @@ int hub_cache_dir(char *buf, size_t cap, lrc_error *err);
  * commit and may contain '/' ("refs/pr/1") but no empty or ".." component. */
 int hub_id_parse(hub_id *id, const char *spec, lrc_error *err);
 
+/* Check a revision alone (--revision) as hub_id_parse does. */
+bool hub_revision_is_valid(const char *rev);
+int hub_revision_check(const char *rev, lrc_error *err);
+
+/* Copy s into dst (cap bytes) with control characters written as \n, \t,
+ * \r or \xHH, so a message quoting user input stays on one line. */
+void hub_printable(char *dst, size_t cap, const char *s);
+
+/* True when HF_HUB_OFFLINE is 1, true, yes or on (any case). */
+bool hub_offline_env(void);
+
+/* The next step for a model that is missing from the cache: "run 'lrc pull
+ * SPEC'", or "unset HF_HUB_OFFLINE and run 'lrc pull SPEC'" when that is set. */
+void hub_pull_hint(char *buf, size_t cap, const char *spec);
+
 /* True when s has the form ORG/NAME[@REV] (hub_id_parse without a message). */
 bool hub_id_is_valid(const char *s);
 
@@ -54,16 +69,32 @@ int hub_check_filename(const char *repo, const char *name, lrc_error *err);
 int hub_repo_dir(char *buf, size_t cap, const char *cache, const char *repo, lrc_error *err);
 
 /* The snapshot folder of id in cache: the commit itself when id->revision
- * is a commit, else the one refs/REVISION names. Fails with a message naming
- * the model and 'lrc pull' when the model or revision is not cached. */
+ * is a commit, else the one refs/REVISION names, else the one cached
+ * snapshot whose commit starts with id->revision (7 to 39 hex digits, as
+ * --list and the studio show them). Fails with a message naming the model
+ * and 'lrc pull' when the model or revision is not cached. */
 int hub_snapshot_find(char *buf, size_t cap, const char *cache, const hub_id *id, lrc_error *err);
+
+/* Check that a snapshot contains config.json and its weights (the shards the
+ * index names, else model.safetensors, else a top-level .safetensors file),
+ * each a readable file and not a link whose blob was deleted. The message
+ * names the model, the file and the 'lrc pull' that repairs it. */
+int hub_snapshot_check(const char *snapshot, const char *repo, const char *revision,
+                       lrc_error *err);
 
 /* Resolve a model argument of a command. Returns 0 and copies arg into path
  * when arg is an existing file or folder, or does not look like ORG/NAME[@REV]
  * (the caller's loader reports a missing path). Returns 1 with the snapshot
- * folder in path when arg names a cached model, and -1 with a message when it
- * looks like one but is not cached. */
+ * folder in path when arg names a cached model with its config and weights.
+ * Returns -1 with a message when arg looks like an id but is not cached, is
+ * only partly cached or is not valid. ORG/NAME followed by '@' counts as an
+ * id, so "org/tiny@" gets the id's error. */
 int hub_resolve_model_arg(char *path, size_t cap, const char *arg, lrc_error *err);
+
+/* True when path is a snapshot folder CACHE/models--ORG--NAME/snapshots/COMMIT;
+ * repo and commit then name it. */
+bool hub_snapshot_identify(const char *path, char repo[HUB_REPO_ID_MAX + 1],
+                           char commit[HUB_COMMIT_LEN + 1]);
 
 /* One cached revision of a model. */
 typedef struct hub_cached_model {

@@ -73,6 +73,28 @@ int hub_url_escape(char *dst, size_t cap, const char *src, int keep_slash) {
     return 0;
 }
 
+void hub_url_redact(char *dst, size_t cap, const char *url) {
+    const char *scheme = strstr(url, "://");
+    const char *host = scheme ? scheme + 3 : url;
+    size_t auth_len = strcspn(host, "/?#");
+    const char *at = NULL;
+    for (const char *p = host; p < host + auth_len; p++)
+        if (*p == '@')
+            at = p;
+    if (!at) {
+        snprintf(dst, cap, "%s", url);
+        return;
+    }
+    snprintf(dst, cap, "%.*s%s", (int)(host - url), url, at + 1);
+}
+
+/* "METHOD URL" with any user:password removed from the URL. */
+static void describe(char *dst, size_t cap, const char *method, const char *url) {
+    char shown[2100];
+    hub_url_redact(shown, sizeof shown, url);
+    snprintf(dst, cap, "%s %s", method, shown);
+}
+
 int hub_http_open(hub_http *h, const hub_pull_options *o, const char *endpoint, const char *token,
                   lrc_error *err) {
     memset(h, 0, sizeof *h);
@@ -83,13 +105,19 @@ int hub_http_open(hub_http *h, const hub_pull_options *o, const char *endpoint, 
     while (len && endpoint[len - 1] == '/')
         len--;
     if (len == 0 || len >= sizeof h->endpoint ||
-        (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0))
+        (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0)) {
+        char shown[sizeof h->endpoint];
+        hub_url_redact(shown, sizeof shown, endpoint);
+        char printable[2 * sizeof shown];
+        hub_printable(printable, sizeof printable, shown);
         return lrc_errorf(err,
                           "invalid Hub endpoint '%.200s' (HF_ENDPOINT): expected an http:// "
-                          "or https:// URL",
-                          endpoint);
+                          "or https:// URL such as https://huggingface.co",
+                          printable);
+    }
     memcpy(h->endpoint, endpoint, len);
     h->endpoint[len] = '\0';
+    hub_url_redact(h->shown_endpoint, sizeof h->shown_endpoint, h->endpoint);
 
     if (token && *token) {
         for (const char *p = token; *p; p++)
@@ -162,6 +190,7 @@ typedef struct attempt {
     uint64_t total;
     bool sink_started;
     bool sink_failed;
+    int sink_errno; /* errno of the failed write */
     bool range_mismatch;
     /* idle detection */
     double last_move;
@@ -263,6 +292,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *userp) {
             if (fflush(s->f) != 0 || ftruncate(fileno(s->f), 0) != 0 ||
                 fseek(s->f, 0, SEEK_SET) != 0) {
                 a->sink_failed = true;
+                a->sink_errno = errno;
                 return 0;
             }
             s->have = 0;
@@ -276,6 +306,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *userp) {
         }
         if (fwrite(buf, 1, len, s->f) != len) {
             a->sink_failed = true;
+            a->sink_errno = errno;
             return 0;
         }
         if (s->sha)
@@ -427,12 +458,23 @@ static int after_failure(hub_http *h, attempt *a, CURLcode rc, int *retry, const
     bool transient =
         rc == CURLE_OK ? retryable_status(a->r->status) : a->stalled || retryable_curl(rc);
     if (!transient || *retry >= h->max_retries) {
-        if (transient && h->max_retries > 0)
+        char attempts[64] = "";
+        if (*retry > 0)
+            snprintf(attempts, sizeof attempts, " after %d attempts", *retry + 1);
+        if (a->stalled)
             return lrc_errorf(err,
-                              "%s failed after %d attempts (%s); check the connection and "
-                              "run the command again",
-                              what, *retry + 1, reason);
-        return lrc_errorf(err, "%s failed (%s)", what, reason);
+                              "%s failed%s (%s); the partial file is kept and the next pull "
+                              "resumes it (on a slow link raise lrc pull --timeout)",
+                              what, attempts, reason);
+        if (rc == CURLE_OK)
+            return lrc_errorf(err,
+                              "%s failed%s (%s); the Hub answered with an error each time, so it "
+                              "may be down or busy: try again later",
+                              what, attempts, reason);
+        return lrc_errorf(err,
+                          "%s failed%s (%s); check the network and HF_ENDPOINT (%s), then run "
+                          "the command again",
+                          what, attempts, reason, h->shown_endpoint);
     }
     logf_(h, "%s: %s; retry %d of %d", what, reason, *retry + 1, h->max_retries);
     if (backoff(h, *retry, rc == CURLE_OK ? a->r->retry_after : -1) < 0) {
@@ -456,15 +498,19 @@ int hub_http_get(hub_http *h, const char *url, char **body, size_t max, hub_resp
         CURLcode rc = perform(&a, url, REQ_GET, 0);
         if (a.too_big) {
             free(a.mem);
-            return lrc_errorf(err, "GET %s: the response is larger than %zu bytes", url, max);
+            {
+                char what[2200];
+                describe(what, sizeof what, "GET", url);
+                return lrc_errorf(err, "%s: the response is larger than %zu bytes", what, max);
+            }
         }
         if (rc == CURLE_OK && !retryable_status(r->status)) {
             *body = a.mem ? a.mem : calloc(1, 1);
-            return *body ? 0 : lrc_errorf(err, "out of memory reading %s", url);
+            return *body ? 0 : lrc_errorf(err, "out of memory reading a Hub response");
         }
         free(a.mem);
-        char what[2100];
-        snprintf(what, sizeof what, "GET %s", url);
+        char what[2200];
+        describe(what, sizeof what, "GET", url);
         if (after_failure(h, &a, rc, &retry, what, err) < 0)
             return -1;
     }
@@ -486,8 +532,8 @@ int hub_http_head(hub_http *h, const char *url, hub_response *r, lrc_error *err)
         }
         if (rc == CURLE_OK && !retryable_status(r->status))
             return 0;
-        char what[2100];
-        snprintf(what, sizeof what, "HEAD %s", url);
+        char what[2200];
+        describe(what, sizeof what, "HEAD", url);
         if (after_failure(h, &a, rc, &retry, what, err) < 0)
             return -1;
     }
@@ -495,8 +541,9 @@ int hub_http_head(hub_http *h, const char *url, hub_response *r, lrc_error *err)
 
 int hub_http_download(hub_http *h, const char *url, hub_sink *s, hub_response *r, lrc_error *err) {
     h->cancelled = false;
-    char what[2100];
-    snprintf(what, sizeof what, "GET %s", url);
+    h->write_errno = 0;
+    char what[2200];
+    describe(what, sizeof what, "GET", url);
     for (int retry = 0;;) {
         char cur[2048];
         snprintf(cur, sizeof cur, "%s", url);
@@ -517,8 +564,10 @@ int hub_http_download(hub_http *h, const char *url, hub_sink *s, hub_response *r
                 return lrc_errorf(err, "%s: HTTP %ld redirect without a Location", what, r->status);
             snprintf(cur, sizeof cur, "%s", r->location);
         }
-        if (a.sink_failed)
-            return lrc_errorf(err, "cannot write the download of %s: %s", url, strerror(errno));
+        if (a.sink_failed) {
+            h->write_errno = a.sink_errno;
+            return lrc_errorf(err, "cannot write the downloaded bytes: %s", strerror(a.sink_errno));
+        }
         if (a.range_mismatch)
             return lrc_errorf(err,
                               "%s: the server resumed at byte %lld but %llu bytes are on "
@@ -530,7 +579,7 @@ int hub_http_download(hub_http *h, const char *url, hub_sink *s, hub_response *r
             /* The partial file is not a prefix the server can continue:
              * start from byte 0 (counts as a retry). */
             if (ftruncate(fileno(s->f), 0) != 0 || fseek(s->f, 0, SEEK_SET) != 0)
-                return lrc_errorf(err, "cannot truncate the partial download of %s", url);
+                return lrc_errorf(err, "cannot truncate the partial download: %s", strerror(errno));
             s->have = 0;
             if (s->sha)
                 sha256_init(s->sha);
@@ -543,8 +592,10 @@ int hub_http_download(hub_http *h, const char *url, hub_sink *s, hub_response *r
             return lrc_errorf(err, "%s failed (HTTP %ld)", what, r->status);
         if (after_failure(h, &a, rc, &retry, what, err) < 0)
             return -1;
-        if (fflush(s->f) != 0)
-            return lrc_errorf(err, "cannot write the download of %s: %s", url, strerror(errno));
+        if (fflush(s->f) != 0) {
+            h->write_errno = errno;
+            return lrc_errorf(err, "cannot write the downloaded bytes: %s", strerror(errno));
+        }
         if (s->have)
             logf_(h, "%s: resuming at byte %llu", what, (unsigned long long)s->have);
     }

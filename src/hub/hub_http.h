@@ -31,14 +31,16 @@ typedef struct hub_response {
 
 typedef struct hub_http {
     CURL *curl;
-    char endpoint[1024]; /* without a trailing '/' */
-    char auth[4096];     /* "Authorization: Bearer ..." or "" */
+    char endpoint[1024];       /* without a trailing '/' */
+    char shown_endpoint[1024]; /* endpoint without user:password, for messages */
+    char auth[4096];           /* "Authorization: Bearer ..." or "" */
     double connect_s, idle_s, backoff_s;
     int max_retries;
     const atomic_int *cancel;
     hub_log_fn log;
     void *user;
-    bool cancelled; /* the last call stopped because of *cancel */
+    bool cancelled;  /* the last call stopped because of *cancel */
+    int write_errno; /* errno when the last download failed writing to disk, else 0 */
 } hub_http;
 
 /* A download target: bytes are appended to f (already holding `have` bytes,

@@ -16,6 +16,7 @@
 #include "hub/hub.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -49,6 +50,11 @@ static const char *const fixed_files[] = {
 };
 #define N_FIXED (sizeof fixed_files / sizeof fixed_files[0])
 
+const char *hub_default_endpoint(void) {
+    const char *v = getenv("HF_ENDPOINT");
+    return v && *v ? v : HUB_DEFAULT_ENDPOINT;
+}
+
 void hub_pull_options_init(hub_pull_options *o, const char *spec) {
     memset(o, 0, sizeof *o);
     o->spec = spec;
@@ -75,12 +81,6 @@ bool hub_file_wanted(const char *name) {
         if (strcmp(name, fixed_files[i]) == 0)
             return true;
     return !strchr(name, '/') && ends_with(name, ".safetensors");
-}
-
-static bool env_true(const char *name) {
-    const char *v = getenv(name);
-    return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
-                 strcasecmp(v, "on") == 0);
 }
 
 /* The token: HF_TOKEN, else the file HF_TOKEN_PATH, else $HF_HOME/token or
@@ -123,7 +123,8 @@ typedef struct pull {
     hub_id id;
     char cache[HUB_PATH_MAX];
     char repo_dir[HUB_PATH_MAX];
-    char endpoint[1024];
+    char endpoint[1024]; /* for URLs */
+    char shown[1024];    /* the endpoint for messages: no user:password */
     bool have_token;
     char **siblings;
     size_t n_siblings;
@@ -191,10 +192,10 @@ static int http_status_error(const pull *pl, const hub_response *resp, const cha
         return lrc_errorf(err,
                           "model %s has no revision '%s' on %s (HTTP %ld); check the "
                           "branch, tag or commit",
-                          id->repo, id->revision, pl->endpoint, resp->status);
+                          id->repo, id->revision, pl->shown, resp->status);
     if (strcmp(resp->error_code, "EntryNotFound") == 0 || (file && resp->status == 404))
         return lrc_errorf(err, "model %s@%s: file %s not found on %s (HTTP %ld)", id->repo,
-                          id->revision, file ? file : "?", pl->endpoint, resp->status);
+                          id->revision, file ? file : "?", pl->shown, resp->status);
     bool gated = strcmp(resp->error_code, "GatedRepo") == 0 || resp->status == 403 ||
                  (resp->status == 401 && strcmp(resp->error_code, "RepoNotFound") != 0);
     if (gated && !pl->have_token)
@@ -202,19 +203,19 @@ static int http_status_error(const pull *pl, const hub_response *resp, const cha
                           "model %s is gated or private (HTTP %ld from %s) and no token was "
                           "sent; accept its terms on the Hub and set HF_TOKEN to an access "
                           "token",
-                          id->repo, resp->status, pl->endpoint);
+                          id->repo, resp->status, pl->shown);
     if (gated)
         return lrc_errorf(err,
                           "model %s is gated or private and the token has no access (HTTP "
                           "%ld from %s); request access on the model's page or set HF_TOKEN "
                           "to another token",
-                          id->repo, resp->status, pl->endpoint);
+                          id->repo, resp->status, pl->shown);
     if (resp->status == 401 || resp->status == 404)
         return lrc_errorf(err, "model %s not found on %s (HTTP %ld); check the id%s", id->repo,
-                          pl->endpoint, resp->status,
+                          pl->shown, resp->status,
                           pl->have_token ? "" : ", or set HF_TOKEN if the model is private");
     return lrc_errorf(err, "model %s%s%s: unexpected HTTP %ld from %s", id->repo,
-                      file ? ": file " : "", file ? file : "", resp->status, pl->endpoint);
+                      file ? ": file " : "", file ? file : "", resp->status, pl->shown);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -249,7 +250,7 @@ static int fetch_model_info(pull *pl, lrc_error *err) {
         rc = lrc_errorf(err,
                         "model %s: the model info from %s has no commit \"sha\" of 40 hex "
                         "digits or no \"siblings\" list; is HF_ENDPOINT a Hugging Face Hub?",
-                        pl->id.repo, url);
+                        pl->id.repo, pl->shown);
         goto done;
     }
     snprintf(pl->r->commit, sizeof pl->r->commit, "%s", sha->valuestring);
@@ -409,30 +410,48 @@ static int hash_existing(FILE *f, uint64_t have, sha256_ctx *sha) {
 
 typedef int (*file_check_fn)(pull *pl, const char *path, lrc_error *err);
 
-/* Download f into blobs/ETAG.incomplete, verify it, run check on it, then
- * rename it to blobs/ETAG. */
-static int download_blob(pull *pl, hub_file *f, file_check_fn check, lrc_error *err) {
-    char blob[HUB_PATH_MAX], inc[HUB_PATH_MAX + 16], url[URL_MAX];
-    hub_pathf(blob, sizeof blob, NULL, "%s/blobs/%s", pl->repo_dir, f->etag);
-    hub_pathf(inc, sizeof inc, NULL, "%s.incomplete", blob);
-    if (resolve_url(url, sizeof url, pl, f->name, err) < 0)
-        return -1;
+/* Replace err with "model REPO: MSG; WHAT TO DO" for a failed write to the cache. */
+static int cache_write_error(const pull *pl, int e, lrc_error *err) {
+    char msg[LRC_ERROR_MAX];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    if (e == ENOSPC || e == EDQUOT)
+        return lrc_errorf(err,
+                          "model %s: %.700s; free some space (a partial file is kept and the "
+                          "next pull resumes it) or set HF_HUB_CACHE to a larger disk",
+                          pl->id.repo, msg);
+    return lrc_errorf(err,
+                      "model %s: %.700s; make the cache folder writable or set HF_HUB_CACHE "
+                      "(or lrc pull --cache) to a folder you can write",
+                      pl->id.repo, msg);
+}
 
-    FILE *out = fopen(inc, "a+b");
-    if (!out)
-        return lrc_errorf(err, "cannot open %s for writing: %s", inc, strerror(errno));
+/* One attempt at downloading f into blobs/ETAG.incomplete and verifying it.
+ * Returns 0, -1 with err, or 1 when a resumed file failed its SHA-256 and
+ * was deleted, so a download from byte 0 may succeed. */
+static int download_attempt(pull *pl, hub_file *f, const char *inc, const char *url,
+                            lrc_error *err) {
     struct stat st;
-    uint64_t have = fstat(fileno(out), &st) == 0 ? (uint64_t)st.st_size : 0;
+    uint64_t have = stat(inc, &st) == 0 ? (uint64_t)st.st_size : 0;
+    if (f->size && have > f->size)
+        have = 0;
+    /* Before the .incomplete file exists, so a refused file leaves nothing. */
+    if (check_free_space(pl, f, have, err) < 0)
+        return -1;
+    FILE *out = fopen(inc, "a+b");
+    if (!out) {
+        int e = errno;
+        lrc_errorf(err, "cannot open %s for writing: %s", inc, strerror(e));
+        return cache_write_error(pl, e, err);
+    }
+    have = fstat(fileno(out), &st) == 0 ? (uint64_t)st.st_size : 0;
     if (f->size && have > f->size) {
         if (ftruncate(fileno(out), 0) != 0) {
+            int e = errno;
             fclose(out);
-            return lrc_errorf(err, "cannot truncate %s: %s", inc, strerror(errno));
+            lrc_errorf(err, "cannot truncate %s: %s", inc, strerror(e));
+            return cache_write_error(pl, e, err);
         }
         have = 0;
-    }
-    if (check_free_space(pl, f, have, err) < 0) {
-        fclose(out);
-        return -1;
     }
 
     /* An LFS ETag is the SHA-256 of the contents. A git ETag (the SHA-1 of
@@ -442,7 +461,10 @@ static int download_blob(pull *pl, hub_file *f, file_check_fn check, lrc_error *
     sha256_init(&sha);
     if (lfs && have && hash_existing(out, have, &sha) < 0) {
         fclose(out);
-        return lrc_errorf(err, "cannot read the partial download %s", inc);
+        return lrc_errorf(err,
+                          "model %s: cannot read the partial download %s; delete it and run "
+                          "the pull again",
+                          pl->id.repo, inc);
     }
 
     pl->p.done = pl->p.resumed_from = have;
@@ -460,16 +482,24 @@ static int download_blob(pull *pl, hub_file *f, file_check_fn check, lrc_error *
     hub_sink sink = {out, have, lfs ? &sha : NULL, on_bytes, pl};
     hub_response resp;
     int rc = hub_http_download(&pl->http, url, &sink, &resp, err);
-    int werr = fflush(out) != 0 || fsync(fileno(out)) != 0;
+    int werr = fflush(out) != 0 || fsync(fileno(out)) != 0 ? errno : 0;
     fclose(out);
     if (rc < 0) {
         pl->r->cancelled = pl->http.cancelled;
+        if (pl->http.write_errno) {
+            char msg[LRC_ERROR_MAX];
+            snprintf(msg, sizeof msg, "file %.300s: %.600s", f->name, err->msg);
+            lrc_errorf(err, "%s", msg);
+            return cache_write_error(pl, pl->http.write_errno, err);
+        }
         if (resp.status >= 400 && resp.status < 500 && resp.status != 429)
             return http_status_error(pl, &resp, f->name, err);
         return lrc_error_prefix(err, "model %s: file %s", pl->id.repo, f->name);
     }
-    if (werr)
-        return lrc_errorf(err, "cannot write %s: %s", inc, strerror(errno));
+    if (werr) {
+        lrc_errorf(err, "file %s: cannot write %s: %s", f->name, inc, strerror(werr));
+        return cache_write_error(pl, werr, err);
+    }
     if (sink.have > have)
         pl->r->bytes_downloaded += sink.have - have;
 
@@ -488,12 +518,46 @@ static int download_blob(pull *pl, hub_file *f, file_check_fn check, lrc_error *
         sha256_hex(digest, hex);
         if (strcmp(hex, f->etag) != 0) {
             unlink(inc);
+            if (have > 0)
+                return 1;
             return lrc_errorf(err,
                               "model %s: file %s has SHA-256 %s but the Hub names %s; the "
                               "corrupt download was deleted, run the pull again",
                               pl->id.repo, f->name, hex, f->etag);
         }
     }
+    return 0;
+}
+
+/* Download f into blobs/ETAG.incomplete, verify it, run check on it, then
+ * rename it to blobs/ETAG. A resumed file that fails its SHA-256 (its first
+ * part was damaged on disk) is downloaded once more from byte 0. */
+static int download_blob(pull *pl, hub_file *f, file_check_fn check, lrc_error *err) {
+    char blob[HUB_PATH_MAX], inc[HUB_PATH_MAX + 16], url[URL_MAX];
+    hub_pathf(blob, sizeof blob, NULL, "%s/blobs/%s", pl->repo_dir, f->etag);
+    hub_pathf(inc, sizeof inc, NULL, "%s.incomplete", blob);
+    if (resolve_url(url, sizeof url, pl, f->name, err) < 0)
+        return -1;
+
+    int rc = download_attempt(pl, f, inc, url, err);
+    if (rc == 1) {
+        if (pl->o->log) {
+            char line[1200];
+            snprintf(line, sizeof line,
+                     "%s: the resumed download does not match its SHA-256, so the partial file "
+                     "was deleted; downloading it again from the start",
+                     f->name);
+            pl->o->log(line, pl->o->user);
+        }
+        rc = download_attempt(pl, f, inc, url, err);
+        if (rc == 1)
+            rc = lrc_errorf(err,
+                            "model %s: file %s does not match its SHA-256 after a fresh "
+                            "download; the corrupt download was deleted, run the pull again",
+                            pl->id.repo, f->name);
+    }
+    if (rc < 0)
+        return -1;
     if (check && check(pl, inc, err) < 0) {
         unlink(inc);
         return -1;
@@ -501,7 +565,8 @@ static int download_blob(pull *pl, hub_file *f, file_check_fn check, lrc_error *
     if (rename(inc, blob) != 0) {
         int e = errno;
         unlink(inc);
-        return lrc_errorf(err, "cannot rename %s to %s: %s", inc, blob, strerror(e));
+        lrc_errorf(err, "cannot rename %s to %s: %s", inc, blob, strerror(e));
+        return cache_write_error(pl, e, err);
     }
     pl->r->n_downloaded++;
     return 0;
@@ -520,7 +585,7 @@ static int fetch_file(pull *pl, hub_file *f, size_t index, file_check_fn check, 
                 return -1;
         }
         if (hub_snapshot_link(pl->repo_dir, pl->r->commit, f->name, f->etag, err) < 0)
-            return -1;
+            return cache_write_error(pl, errno, err);
         pl->p.done = f->size;
         pl->file_t0 = now_s();
         report(pl, HUB_FILE_CACHED);
@@ -530,10 +595,10 @@ static int fetch_file(pull *pl, hub_file *f, size_t index, file_check_fn check, 
     char blobs[HUB_PATH_MAX];
     hub_pathf(blobs, sizeof blobs, NULL, "%s/blobs", pl->repo_dir);
     if (hub_mkdirs(blobs, err) < 0)
-        return -1;
+        return cache_write_error(pl, errno, err);
     int lock = lock_blob(pl, f->etag, err);
     if (lock < 0)
-        return -1;
+        return pl->r->cancelled ? -1 : cache_write_error(pl, errno, err);
     /* Another process may have finished this blob while we waited. */
     struct stat st;
     char blob[HUB_PATH_MAX];
@@ -547,7 +612,7 @@ static int fetch_file(pull *pl, hub_file *f, size_t index, file_check_fn check, 
     if (rc < 0)
         return -1;
     if (hub_snapshot_link(pl->repo_dir, pl->r->commit, f->name, f->etag, err) < 0)
-        return -1;
+        return cache_write_error(pl, errno, err);
     pl->p.done = f->size ? f->size : pl->p.done;
     report(pl, HUB_FILE_DONE);
     return 0;
@@ -612,8 +677,15 @@ static int parse_index_shards(pull *pl, const char *text, char ***shards, size_t
             seen = strcmp(v[i], e->valuestring) == 0;
         if (seen)
             continue;
-        if (hub_check_filename(pl->id.repo, e->valuestring, err) < 0) {
-            rc = -1;
+        if (hub_check_filename(pl->id.repo, e->valuestring, NULL) < 0) {
+            char shown[300];
+            hub_printable(shown, sizeof shown, e->valuestring);
+            rc = lrc_errorf(err,
+                            "model %s: model.safetensors.index.json names the shard '%.200s', "
+                            "which would escape the model's cache folder (absolute, '..', empty "
+                            "part or backslash); no weights were downloaded, so the repository's "
+                            "index is broken: report it to its owner",
+                            pl->id.repo, shown);
             break;
         }
         if (!(v[(*n)++] = strdup(e->valuestring)))
@@ -724,11 +796,50 @@ static bool matches_include(const pull *pl, const char *name) {
     return false;
 }
 
-/* Fetch config.json (checked), then the index, then list every file: the
- * fixed names the repository has, the weights (the shards the index names,
- * else model.safetensors, else every top-level .safetensors file) and the
- * --include matches. A dry
- * run downloads config.json and the index to a temporary folder instead. */
+/* The shard names of the index idx (HEAD done): from its cached blob, else
+ * fetched into memory, so nothing is written before config.json is checked. */
+static int plan_index_shards(pull *pl, const hub_file *idx, char ***shards, size_t *n,
+                             lrc_error *err) {
+    if (idx->cached) {
+        char path[HUB_PATH_MAX];
+        hub_pathf(path, sizeof path, NULL, "%s/blobs/%s", pl->repo_dir, idx->etag);
+        return read_index_shards(pl, path, shards, n, err);
+    }
+    char *body = NULL;
+    *shards = NULL;
+    *n = 0;
+    if (fetch_to_memory(pl, idx->name, &body, err) < 0)
+        return -1;
+    int rc = parse_index_shards(pl, body, shards, n, err);
+    free(body);
+    return rc;
+}
+
+/* Tell the user about an --include pattern that matches no repository file. */
+static void note_unmatched_includes(const pull *pl) {
+    for (size_t k = 0; k < pl->o->n_include && pl->o->log; k++) {
+        bool any = false;
+        for (size_t i = 0; i < pl->n_siblings && !any; i++)
+            any = fnmatch(pl->o->include[k], pl->siblings[i], 0) == 0;
+        if (any)
+            continue;
+        char shown[300], line[1200];
+        hub_printable(shown, sizeof shown, pl->o->include[k]);
+        snprintf(line, sizeof line,
+                 "--include '%s' matches no file of %s@%s (patterns are fnmatch(3) globs on "
+                 "the repository's file names, such as 'onnx/*')",
+                 shown, pl->id.repo, pl->id.revision);
+        pl->o->log(line, pl->o->user);
+    }
+}
+
+/* List every file of the pull: the fixed names the repository has, the
+ * weights (the shards the index names, else model.safetensors, else every
+ * top-level .safetensors file) and the --include matches. The index is read
+ * from memory here, so the file count is known before the first download.
+ * Then fetch config.json and check its architecture before any weight is
+ * asked for, then HEAD and fetch the rest. A dry run checks config.json
+ * from memory and writes nothing. */
 static int make_plan_and_pull(pull *pl, lrc_error *err) {
     hub_pull_result *r = pl->r;
     size_t cap = pl->n_siblings + N_FIXED + 1;
@@ -744,17 +855,10 @@ static int make_plan_and_pull(pull *pl, lrc_error *err) {
     for (size_t i = 0; i < N_FIXED; i++)
         if (is_sibling(pl, fixed_files[i]) && plan_add(pl, fixed_files[i], cap, err) < 0)
             return -1;
-
-    /* config.json is always first: nothing else is fetched before its check. */
-    hub_file *cfg = &r->files[0];
-    if (head_file(pl, cfg, err) < 0)
-        return -1;
-    if (pl->o->dry_run ? check_config_dry_run(pl, err) < 0
-                       : fetch_file(pl, cfg, 1, check_config, err) < 0)
+    /* config.json is always first. */
+    if (head_file(pl, &r->files[0], err) < 0)
         return -1;
 
-    /* The weights: the shards the index names, else every top-level
-     * .safetensors file. */
     bool indexed = is_sibling(pl, "model.safetensors.index.json");
     size_t n_before_weights = r->n_files;
     if (indexed) {
@@ -764,21 +868,11 @@ static int make_plan_and_pull(pull *pl, lrc_error *err) {
                 idx = &r->files[i];
         char **shards;
         size_t n_shards;
-        int rc;
-        if (pl->o->dry_run) {
-            char *body = NULL;
-            if (fetch_to_memory(pl, idx->name, &body, err) < 0)
-                return -1;
-            rc = parse_index_shards(pl, body, &shards, &n_shards, err);
-            free(body);
-        } else {
-            if (head_file(pl, idx, err) < 0 ||
-                fetch_file(pl, idx, (size_t)(idx - r->files) + 1, NULL, err) < 0)
-                return -1;
-            char path[HUB_PATH_MAX];
-            hub_pathf(path, sizeof path, NULL, "%s/blobs/%s", pl->repo_dir, idx->etag);
-            rc = read_index_shards(pl, path, &shards, &n_shards, err);
-        }
+        int rc = head_file(pl, idx, err);
+        if (rc == 0)
+            rc = plan_index_shards(pl, idx, &shards, &n_shards, err);
+        else
+            shards = NULL, n_shards = 0;
         for (size_t i = 0; rc == 0 && i < n_shards; i++) {
             if (!is_sibling(pl, shards[i]))
                 rc = lrc_errorf(err,
@@ -810,32 +904,94 @@ static int make_plan_and_pull(pull *pl, lrc_error *err) {
     for (size_t i = 0; i < pl->n_siblings; i++)
         if (matches_include(pl, pl->siblings[i]) && plan_add(pl, pl->siblings[i], cap, err) < 0)
             return -1;
+    note_unmatched_includes(pl);
+    pl->plan_final = true;
+
+    if (pl->o->dry_run ? check_config_dry_run(pl, err) < 0
+                       : fetch_file(pl, &r->files[0], 1, check_config, err) < 0)
+        return -1;
 
     /* HEAD every file for its ETag and size, then fetch what is missing. */
-    pl->plan_final = true;
     for (size_t i = 1; i < r->n_files; i++)
         if (!r->files[i].etag[0] && head_file(pl, &r->files[i], err) < 0)
             return -1;
     if (pl->o->dry_run)
         return 0;
-    for (size_t i = 1; i < r->n_files; i++) {
-        if (strcmp(r->files[i].name, "model.safetensors.index.json") == 0 && indexed)
-            continue; /* fetched above */
+    for (size_t i = 1; i < r->n_files; i++)
         if (fetch_file(pl, &r->files[i], i + 1, NULL, err) < 0)
             return -1;
-    }
     return 0;
+}
+
+/* After a failed pull, remove the folders it left empty, so a refused model
+ * leaves no models--ORG--NAME behind. rmdir removes only empty folders. */
+static void remove_empty_folders(const pull *pl) {
+    char path[HUB_PATH_MAX];
+    if (pl->r->commit[0] &&
+        hub_pathf(path, sizeof path, NULL, "%s/snapshots/%s", pl->repo_dir, pl->r->commit) == 0)
+        rmdir(path);
+    const char *const subs[] = {"snapshots", "blobs", "refs"};
+    for (size_t i = 0; i < 3; i++)
+        if (hub_pathf(path, sizeof path, NULL, "%s/%s", pl->repo_dir, subs[i]) == 0)
+            rmdir(path);
+    rmdir(pl->repo_dir);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Offline                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static bool file_present(const char *dir, const char *name) {
-    char path[HUB_PATH_MAX];
-    struct stat st;
-    return snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path &&
-           stat(path, &st) == 0 && S_ISREG(st.st_mode);
+/* Add the files under dir (a snapshot, prefix the path below it) to the
+ * plan as cached, with their sizes, for the summary and --dry-run. */
+static void list_snapshot_files(pull *pl, const char *dir, const char *prefix, int depth,
+                                size_t *cap) {
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    hub_pull_result *r = pl->r;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char path[HUB_PATH_MAX], name[sizeof r->files[0].name];
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path ||
+            snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "/" : "", e->d_name) >=
+                (int)sizeof name)
+            continue;
+        struct stat st;
+        if (stat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            if (depth < 8)
+                list_snapshot_files(pl, path, name, depth + 1, cap);
+            continue;
+        }
+        if (r->n_files == *cap) {
+            size_t n = *cap ? 2 * *cap : 16;
+            hub_file *v = realloc(r->files, n * sizeof *v);
+            if (!v)
+                break;
+            r->files = v;
+            *cap = n;
+        }
+        hub_file *f = &r->files[r->n_files++];
+        memset(f, 0, sizeof *f);
+        snprintf(f->name, sizeof f->name, "%s", name);
+        char target[HUB_PATH_MAX];
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        if (n > 0) {
+            target[n] = '\0';
+            const char *slash = strrchr(target, '/');
+            snprintf(f->etag, sizeof f->etag, "%.128s", slash ? slash + 1 : target);
+        }
+        f->size = (uint64_t)st.st_size;
+        f->cached = true;
+    }
+    closedir(d);
+}
+
+static int compare_files(const void *a, const void *b) {
+    return strcmp(((const hub_file *)a)->name, ((const hub_file *)b)->name);
 }
 
 /* The snapshot from the cache alone, with config.json and its weights. */
@@ -845,31 +1001,18 @@ static int pull_offline(pull *pl, lrc_error *err) {
         return lrc_error_prefix(err, "HF_HUB_OFFLINE is set, so only the cache was searched");
     const char *slash = strrchr(r->snapshot, '/');
     snprintf(r->commit, sizeof r->commit, "%s", slash ? slash + 1 : "");
-
-    const char *missing = NULL;
-    char index[HUB_PATH_MAX];
-    hub_pathf(index, sizeof index, NULL, "%s/model.safetensors.index.json", r->snapshot);
-    if (!file_present(r->snapshot, "config.json")) {
-        missing = "config.json";
-    } else if (file_present(r->snapshot, "model.safetensors.index.json")) {
-        char **shards;
-        size_t n;
-        if (read_index_shards(pl, index, &shards, &n, err) < 0) {
-            free_names(shards, n);
-            return lrc_error_prefix(err, "model %s (cached)", pl->id.repo);
-        }
-        for (size_t i = 0; i < n && !missing; i++)
-            if (!file_present(r->snapshot, shards[i]))
-                missing = "a shard the index names";
-        free_names(shards, n);
-    } else if (!file_present(r->snapshot, "model.safetensors")) {
-        missing = "model.safetensors";
+    if (hub_snapshot_check(r->snapshot, pl->id.repo, pl->id.revision, err) < 0) {
+        r->snapshot[0] = '\0';
+        return -1;
     }
-    if (missing)
-        return lrc_errorf(err,
-                          "model %s@%s is only partly cached in %s (%s is missing) and "
-                          "HF_HUB_OFFLINE is set; unset it and run 'lrc pull %s'",
-                          pl->id.repo, pl->id.revision, r->snapshot, missing, pl->id.repo);
+    free(r->files);
+    r->files = NULL;
+    r->n_files = 0;
+    size_t cap = 0;
+    list_snapshot_files(pl, r->snapshot, "", 0, &cap);
+    if (r->n_files > 1)
+        qsort(r->files, r->n_files, sizeof *r->files, compare_files);
+    r->from_cache = true;
     return 0;
 }
 
@@ -882,8 +1025,9 @@ static int use_cache_instead(pull *pl, lrc_error *err) {
         return -1;
     if (pl->o->log) {
         char line[LRC_ERROR_MAX + HUB_REPO_ID_MAX + HUB_REVISION_MAX + 64];
-        snprintf(line, sizeof line, "%s; using the cached snapshot of %s@%s", err->msg, pl->id.repo,
-                 pl->id.revision);
+        snprintf(line, sizeof line,
+                 "the Hub cannot be reached (%s); using the cached snapshot of %s@%s", err->msg,
+                 pl->id.repo, pl->id.revision);
         pl->o->log(line, pl->o->user);
     }
     return 0;
@@ -903,6 +1047,8 @@ int hub_pull(const hub_pull_options *o, hub_pull_result *r, lrc_error *err) {
     if (hub_id_parse(&pl.id, o->spec ? o->spec : "", err) < 0)
         return -1;
     if (o->revision) {
+        if (hub_revision_check(o->revision, err) < 0)
+            return lrc_error_prefix(err, "--revision");
         char spec[HUB_REPO_ID_MAX + HUB_REVISION_MAX + 2];
         snprintf(spec, sizeof spec, "%s@%s", pl.id.repo, o->revision);
         if (hub_id_parse(&pl.id, spec, err) < 0)
@@ -925,13 +1071,11 @@ int hub_pull(const hub_pull_options *o, hub_pull_result *r, lrc_error *err) {
                           "HF_HUB_CACHE or --cache",
                           pl.cache);
 
-    bool offline = o->offline < 0 ? env_true("HF_HUB_OFFLINE") : o->offline != 0;
+    bool offline = o->offline < 0 ? hub_offline_env() : o->offline != 0;
     if (offline)
         return pull_offline(&pl, err);
 
-    const char *endpoint = o->endpoint ? o->endpoint : getenv("HF_ENDPOINT");
-    if (!endpoint || !*endpoint)
-        endpoint = HUB_DEFAULT_ENDPOINT;
+    const char *endpoint = o->endpoint ? o->endpoint : hub_default_endpoint();
     char token[2048];
     if (o->token)
         snprintf(token, sizeof token, "%s", o->token);
@@ -945,6 +1089,7 @@ int hub_pull(const hub_pull_options *o, hub_pull_result *r, lrc_error *err) {
         return -1;
     }
     snprintf(pl.endpoint, sizeof pl.endpoint, "%s", pl.http.endpoint);
+    snprintf(pl.shown, sizeof pl.shown, "%s", pl.http.shown_endpoint);
 
     rc = fetch_model_info(&pl, err);
     if (rc < 0 && pl.unreachable && !o->dry_run && use_cache_instead(&pl, err) == 0) {
@@ -953,10 +1098,13 @@ int hub_pull(const hub_pull_options *o, hub_pull_result *r, lrc_error *err) {
     }
     if (rc == 0)
         rc = make_plan_and_pull(&pl, err);
-    if (rc == 0 && !o->dry_run && !hub_is_commit(pl.id.revision))
-        rc = hub_ref_write(pl.repo_dir, pl.id.revision, r->commit, err);
+    if (rc == 0 && !o->dry_run && !hub_is_commit(pl.id.revision) &&
+        hub_ref_write(pl.repo_dir, pl.id.revision, r->commit, err) < 0)
+        rc = cache_write_error(&pl, errno, err);
     if (rc == 0 && !o->dry_run)
         hub_pathf(r->snapshot, sizeof r->snapshot, NULL, "%s/snapshots/%s", pl.repo_dir, r->commit);
+    if (rc < 0 && r->snapshot[0] == '\0')
+        remove_empty_folders(&pl);
     if (pl.http.cancelled)
         r->cancelled = true;
     hub_http_close(&pl.http);

@@ -18,11 +18,24 @@
 #include "hub/hub.h"
 #include "tui/chart.h"
 
+#define RATE_WINDOW_S 3.0 /* the rate shown is over this many recent seconds */
+#define STALL_S 2.0       /* no byte for this long reads as stalled */
+#define N_SAMPLES 64
+
+/* (time, bytes) of the current file, about every 0.1 s. */
+typedef struct rate_sample {
+    double t;
+    uint64_t done;
+} rate_sample;
+
 struct hub_pane {
     pthread_mutex_t lock;
-    hub_pane_view view; /* guarded by lock */
-    atomic_int cancel;  /* read by hub_pull */
-    atomic_bool ended;  /* set by the worker as its last act */
+    rate_sample samples[N_SAMPLES]; /* a ring; the worker alone uses it */
+    size_t n_samples, next_sample;
+    double last_change_t; /* elapsed_s when the byte count last grew */
+    hub_pane_view view;   /* guarded by lock */
+    atomic_int cancel;    /* read by hub_pull */
+    atomic_bool ended;    /* set by the worker as its last act */
     pthread_t thread;
     bool thread_live;   /* a worker exists and is not joined yet */
     bool finished_seen; /* hub_pane_finish reported the current pull */
@@ -62,6 +75,39 @@ void hub_pane_destroy(hub_pane *p) {
 /* The worker                                                               */
 /* ------------------------------------------------------------------------ */
 
+/* The current rate over the last RATE_WINDOW_S seconds and how long no byte
+ * has arrived, so a stall shows as one rather than as a slow average. */
+static void update_rate(hub_pane *p, const hub_progress *hp, hub_pane_view *v) {
+    double t = hp->elapsed_s;
+    if (hp->event == HUB_FILE_START) {
+        p->n_samples = p->next_sample = 0;
+        p->last_change_t = t;
+    }
+    size_t prev = (p->next_sample + N_SAMPLES - 1) % N_SAMPLES;
+    if (p->n_samples == 0 || hp->done != p->samples[prev].done)
+        p->last_change_t = t;
+    p->samples[p->next_sample] = (rate_sample){t, hp->done};
+    p->next_sample = (p->next_sample + 1) % N_SAMPLES;
+    if (p->n_samples < N_SAMPLES)
+        p->n_samples++;
+
+    /* The oldest sample within the window. */
+    const rate_sample *from = NULL;
+    for (size_t k = p->n_samples; k > 0; k--) {
+        const rate_sample *s = &p->samples[(p->next_sample + N_SAMPLES - k) % N_SAMPLES];
+        if (t - s->t <= RATE_WINDOW_S) {
+            from = s;
+            break;
+        }
+    }
+    double dt = from ? t - from->t : 0;
+    if (from && dt >= 0.5)
+        v->rate = (double)(hp->done - from->done) / dt;
+    else
+        v->rate = t > 0 ? (double)(hp->done - hp->resumed_from) / t : 0;
+    v->stalled_s = t - p->last_change_t;
+}
+
 static void on_progress(const hub_progress *hp, void *user) {
     hub_pane *p = user;
     pthread_mutex_lock(&p->lock);
@@ -73,6 +119,7 @@ static void on_progress(const hub_progress *hp, void *user) {
     v->total = hp->total;
     v->resumed_from = hp->resumed_from;
     v->elapsed_s = hp->elapsed_s;
+    update_rate(p, hp, v);
     if (hp->event == HUB_FILE_DONE || hp->event == HUB_FILE_CACHED)
         v->files_done++;
     if (hp->event == HUB_FILE_DONE)
@@ -236,10 +283,8 @@ static void format_eta(char *buf, size_t cap, double s) {
         snprintf(buf, cap, "%.0fs", s);
 }
 
-/* Draw text over up to `rows` rows of width w, breaking at spaces where it
- * can. Returns the rows used. */
-static int draw_wrapped(const tui_term *term, int y, int x, int w, int rows, tui_element e,
-                        const char *text) {
+int hub_pane_wrap(const tui_term *term, int y, int x, int w, int rows, tui_element e,
+                  const char *text) {
     int used = 0;
     size_t n = strlen(text);
     while (n > 0 && used < rows && w > 0) {
@@ -257,7 +302,8 @@ static int draw_wrapped(const tui_term *term, int y, int x, int w, int rows, tui
         char line[1024];
         snprintf(line, sizeof line, "%.*s", (int)(take < sizeof line ? take : sizeof line - 1),
                  text);
-        tui_term_text(term, y + used, x, w, e, line);
+        if (term)
+            tui_term_text(term, y + used, x, w, e, line);
         used++;
         text += take;
         n -= take;
@@ -292,19 +338,22 @@ static void draw_progress(const hub_pane_view *v, const tui_term *term, int y, i
             tui_term_text(term, r++, x + bw, 6, TUI_VALUE, line);
         }
 
-        double got = (double)(v->done - v->resumed_from);
-        double rate = v->elapsed_s > 0 ? got / v->elapsed_s : 0;
+        double rate = v->stalled_s >= STALL_S ? 0 : v->rate;
         format_bytes(a, sizeof a, (double)v->done);
         format_bytes(b, sizeof b, (double)v->total);
         format_bytes(rate_text, sizeof rate_text, rate);
         format_eta(eta, sizeof eta,
                    rate > 0 && v->total >= v->done ? (double)(v->total - v->done) / rate : -1);
-        if (v->total)
+        bool stalled = v->stalled_s >= STALL_S && (!v->total || v->done < v->total);
+        if (stalled)
+            snprintf(line, sizeof line, "%s of %s  stalled: no data for %.0f s", a,
+                     v->total ? b : "?", v->stalled_s);
+        else if (v->total)
             snprintf(line, sizeof line, "%s of %s  %s/s  ETA %s", a, b, rate_text, eta);
         else
             snprintf(line, sizeof line, "%s  %s/s", a, rate_text);
         if (r < end)
-            tui_term_text(term, r++, x, w, TUI_VALUE, line);
+            tui_term_text(term, r++, x, w, stalled ? TUI_WARN : TUI_VALUE, line);
     }
     format_bytes(a, sizeof a, (double)v->bytes_done);
     snprintf(line, sizeof line, "%zu file%s done, %s downloaded", v->files_done,
@@ -312,7 +361,7 @@ static void draw_progress(const hub_pane_view *v, const tui_term *term, int y, i
     if (r < end)
         tui_term_text(term, r++, x, w, TUI_DIM, line);
     if (v->notice[0] && r < end)
-        tui_term_text(term, r++, x, w, TUI_WARN, v->notice);
+        hub_pane_wrap(term, r, x, w, end - r, TUI_WARN, v->notice);
 }
 
 void hub_pane_draw(const hub_pane_view *v, const tui_term *term, int y, int x, int h, int w) {
@@ -329,17 +378,17 @@ void hub_pane_draw(const hub_pane_view *v, const tui_term *term, int y, int x, i
         tui_term_text(term, last, cx, cw, TUI_DIM, "c on the teacher list cancels");
         break;
     case HUB_PANE_FAILED:
-        draw_wrapped(term, y + 1, cx, cw, inner - 1, TUI_ERROR, v->message);
+        hub_pane_wrap(term, y + 1, cx, cw, inner - 1, TUI_ERROR, v->message);
         tui_term_text(term, last, cx, cw, TUI_DIM, "c on the teacher list closes this pane");
         break;
     case HUB_PANE_CANCELLED:
-        draw_wrapped(term, y + 1, cx, cw, inner - 1, TUI_WARN,
-                     "download cancelled; a partial file stays as .incomplete in the cache "
-                     "and the next download of this model resumes it");
+        hub_pane_wrap(term, y + 1, cx, cw, inner - 1, TUI_WARN,
+                      "download cancelled; a partial file stays as .incomplete in the cache "
+                      "and the next download of this model resumes it");
         tui_term_text(term, last, cx, cw, TUI_DIM, "c on the teacher list closes this pane");
         break;
     case HUB_PANE_DONE:
-        draw_wrapped(term, y + 1, cx, cw, inner - 1, TUI_GOOD, v->snapshot);
+        hub_pane_wrap(term, y + 1, cx, cw, inner - 1, TUI_GOOD, v->snapshot);
         break;
     case HUB_PANE_IDLE:
         break;

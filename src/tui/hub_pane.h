@@ -5,7 +5,9 @@
  * hub_pane_start copies the model id and runs hub_pull (hub/hub.h) on its own
  * thread. The pull's callbacks write the current file, its byte counts and
  * the last notice into the pane under a mutex and bump a version number, so
- * the UI thread redraws only when something changed. The UI thread copies
+ * the UI thread redraws only when something changed. The rate shown is the
+ * one of the last few seconds, and a file with no byte for two seconds is
+ * shown as stalled rather than as a slow average. The UI thread copies
  * that state with hub_pane_view_get and waits on the network only in
  * hub_pane_destroy, for about a second while a cancelled pull stops.
  *
@@ -44,7 +46,9 @@ typedef struct hub_pane_view {
                                                           count is 0 until the plan is known */
     uint64_t done, total, resumed_from;                /* its bytes, as in hub_progress */
     double elapsed_s;                                  /* seconds since the file started */
-    size_t files_done;                                 /* files downloaded or found cached */
+    double rate;                  /* bytes per second over the last few seconds of this file */
+    double stalled_s;             /* seconds since the last byte of this file arrived */
+    size_t files_done;            /* files downloaded or found cached */
     uint64_t bytes_done;          /* bytes fetched; when DONE, hub_pull's count over all attempts */
     char notice[LRC_ERROR_MAX];   /* the pull's last log line, or "" */
     char message[LRC_ERROR_MAX];  /* the error when FAILED */
@@ -87,6 +91,12 @@ bool hub_pane_finish(hub_pane *p, hub_pane_view *v);
 
 /* Return an ended pull's pane to HUB_PANE_IDLE; no effect while running. */
 void hub_pane_dismiss(hub_pane *p);
+
+/* Draw text over up to `rows` rows of width w at (y, x), breaking at spaces
+ * where it can. The last row takes the rest, cut at the edge. Returns the
+ * rows used, and with term NULL only counts them. */
+int hub_pane_wrap(const tui_term *term, int y, int x, int w, int rows, tui_element e,
+                  const char *text);
 
 /* Draw v in a frame of h rows and w columns at (y, x): the file, a progress
  * bar, bytes, rate and ETA while running, the error or the cancel notice

@@ -137,8 +137,12 @@ static void add_argument(studio *s, const char *arg) {
     }
     studio_model *m = setup_add_model(s, arg, "argument");
     if (m && rc < 0) {
+        /* Listed under the id as given (not its last part), with the
+         * resolver's message in the summary and the log. */
         m->ok = false;
         snprintf(m->error, sizeof m->error, "%s", err.msg);
+        hub_printable(m->label, sizeof m->label, arg);
+        tui_metrics_log(s->metrics, err.msg);
     }
 }
 
@@ -321,8 +325,9 @@ static void draw_teachers(studio *s, int y, int x, int h, int w) {
     tui_term_box(&s->term, y, x, h, w, "teachers", s->field == FIELD_TEACHER);
     int rows = h - 2;
     if (s->n_models == 0) {
-        tui_term_text(&s->term, y + 1, x + 2, w - 4, TUI_DIM,
-                      "no models found; type a model folder or a Hub id in 'model path'");
+        hub_pane_wrap(&s->term, y + 1, x + 2, w - 4, rows, TUI_DIM,
+                      "no models found; type a model folder or a Hub id ORG/NAME in 'model "
+                      "path' and press Enter");
         return;
     }
     size_t first = s->selected >= (size_t)rows ? s->selected - (size_t)rows + 1 : 0;
@@ -368,7 +373,7 @@ static void draw_summary(studio *s, int y, int x, int h, int w) {
         snprintf(line, sizeof line, "origin       %s", m->origin);
     tui_term_text(&s->term, r++, x + 2, cw, TUI_LABEL, line);
     if (!m->ok) {
-        tui_term_text(&s->term, r, x + 2, cw, TUI_ERROR, m->error);
+        hub_pane_wrap(&s->term, r, x + 2, cw, y + h - 1 - r, TUI_ERROR, m->error);
         return;
     }
     const llama_config *c = &m->cfg;
@@ -418,9 +423,9 @@ static void draw_student(studio *s, int y, int x, int h, int w) {
 
     count_data_tokens(s);
     if (!parse_long_text(s->seq_text, 1, 1 << 20, &seq) || s->data_tokens == 0) {
-        snprintf(line, sizeof line, "theory: r* ∝ √n (guidance): %s",
+        snprintf(line, sizeof line, "theory (guidance): %s",
                  s->data_tokens == 0 ? s->data_error : "seq is not a positive integer");
-        tui_term_text(&s->term, r, x + 2, cw, TUI_DIM, line);
+        hub_pane_wrap(&s->term, r, x + 2, cw, y + h - 1 - r, TUI_DIM, line);
         return;
     }
     size_t n = theory_samples(s->data_tokens, (size_t)seq);
@@ -452,8 +457,7 @@ void setup_draw(studio *s) {
     int list_h = H - 13 < 14 ? H - 13 : 14;
     draw_teachers(s, top, 0, list_h, left);
     int fy = top + list_h + 1;
-    draw_field(s, fy, 1, left - 2, FIELD_PATH, s->path_input,
-               s->field == FIELD_PATH ? "folder or ORG/NAME[@REV]; Enter adds" : NULL);
+    draw_field(s, fy, 1, left - 2, FIELD_PATH, s->path_input, NULL);
 
     int rx = left + 1, rw = W - rx;
     hub_pane_view *pull = s->hub ? malloc(sizeof *pull) : NULL;
@@ -470,6 +474,10 @@ void setup_draw(studio *s) {
     int y = top + 14;
     if (y < fy + 2)
         y = fy + 2;
+    /* The hint under the model path, on the rows before the data field. */
+    if (s->field == FIELD_PATH)
+        hub_pane_wrap(&s->term, fy + 1, 3, left - 4, y - fy - 1, TUI_DIM,
+                      "a model folder or a Hub id ORG/NAME[@REV]; Enter adds it");
     char note[64];
     snprintf(note, sizeof note, "JSONL, text or .u32 ids");
     draw_field(s, y++, 1, W - 2, FIELD_DATA, s->data_input, note);
@@ -479,18 +487,29 @@ void setup_draw(studio *s) {
     draw_field(s, y++, 1, W - 2, FIELD_LR, s->lr_text,
                "peak learning rate; other settings: "
                "lrc-distill(1) defaults");
-    if (s->setup_error[0] && y < H - 1)
-        tui_term_text(&s->term, y, 1, W - 2, TUI_ERROR, s->setup_error);
-
+    /* The error and the last log line wrap over the rows left above the key
+     * line; the log line keeps at least its own row. */
     const char *last = tui_metrics_log_line(s->snap, 0);
-    if (last)
-        tui_term_text(&s->term, H - 2, 1, W - 2, TUI_DIM, last);
+    int free_rows = H - 1 - y;
+    int log_rows = last ? hub_pane_wrap(NULL, 0, 0, W - 2, free_rows, TUI_DIM, last) : 0;
+    if (s->setup_error[0] && free_rows > 0) {
+        int err_rows = hub_pane_wrap(NULL, 0, 0, W - 2, free_rows, TUI_ERROR, s->setup_error);
+        if (last && err_rows > free_rows - 1)
+            err_rows = free_rows - 1;
+        if (err_rows > free_rows - log_rows)
+            log_rows = free_rows - err_rows;
+        if (err_rows > 0)
+            y += hub_pane_wrap(&s->term, y, 1, W - 2, err_rows, TUI_ERROR, s->setup_error);
+    }
+    if (last && log_rows > 0)
+        hub_pane_wrap(&s->term, H - 1 - log_rows, 1, W - 2, log_rows, TUI_DIM, last);
     tui_term_fill(&s->term, H - 1, 0, W, TUI_STATUS);
     tui_term_text(&s->term, H - 1, 1, W - 2, TUI_STATUS,
-                  pulling ? "Tab field  Up/Down teacher  Enter start  c cancel download  ? help  "
-                            "q quit"
-                          : "Tab field  Up/Down teacher  Left/Right rank  Enter start  ? help  "
-                            "q quit");
+                  s->field == FIELD_PATH ? "Tab field  Enter add the model  Esc quit  ? help"
+                  : pulling ? "Tab field  Up/Down teacher  Enter start  c cancel download  ? help  "
+                              "q quit"
+                            : "Tab field  Up/Down teacher  Left/Right rank  Enter start  ? help  "
+                              "q quit");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -616,12 +635,12 @@ static void start_download(studio *s) {
         snprintf(s->setup_error, sizeof s->setup_error, "%s", err.msg);
         return;
     }
-    char cache[HUB_PATH_MAX], line[1700];
-    const char *endpoint = getenv("HF_ENDPOINT");
+    char cache[HUB_PATH_MAX], line[1700], endpoint[1024];
+    hub_url_redact(endpoint, sizeof endpoint, hub_default_endpoint());
     if (hub_cache_dir(cache, sizeof cache, &err) < 0)
         snprintf(cache, sizeof cache, "the Hub cache");
     snprintf(line, sizeof line, "downloading %.300s from %.300s into %.1000s", s->path_input,
-             endpoint && *endpoint ? endpoint : HUB_DEFAULT_ENDPOINT, cache);
+             endpoint, cache);
     tui_metrics_log(s->metrics, line);
     s->setup_error[0] = '\0';
     s->path_input[0] = '\0';
@@ -636,6 +655,11 @@ static void add_typed_model(studio *s) {
     char path[HUB_PATH_MAX];
     lrc_error err;
     int rc = hub_resolve_model_arg(path, sizeof path, s->path_input, &err);
+    if (rc < 0 && !hub_id_is_valid(s->path_input)) {
+        /* A mistyped id (org/tiny@) gets its error and stays out of the list. */
+        snprintf(s->setup_error, sizeof s->setup_error, "%s", err.msg);
+        return;
+    }
     if (rc < 0) {
         start_download(s);
         return;
