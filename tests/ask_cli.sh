@@ -4,8 +4,7 @@
 # errors for broken templates and a synthesis without a final answer, and a
 # search of every output for the API key.
 . "$LRC_TESTDATA/lib.sh"
-PY=/usr/bin/python3
-[ -x "$PY" ] || skip_all "/usr/bin/python3 not found (run ./quickstart to install it)"
+. "$LRC_TESTDATA/mock_lib.sh"
 
 KEY="sk-ask-$$-$(date +%s)"
 LRC_API_KEY=$KEY
@@ -15,34 +14,6 @@ unset OPENAI_API_KEY
 XDG_CONFIG_HOME="$TMP/config"
 export XDG_CONFIG_HOME
 mkdir -p "$XDG_CONFIG_HOME"
-MOCK_PID=
-
-# start_mock NAME SCRIPT: run the mock with SCRIPT; sets URL and LOG.
-start_mock() {
-    rm -f "$TMP/$1.port"
-    mkdir -p "$TMP/keydir"
-    printf '%s' "$KEY" >"$TMP/keydir/key"
-    "$PY" "$LRC_TESTDATA/mock_openai.py" "$2" "$TMP/$1.port" "$TMP/$1.log" \
-        "$TMP/keydir/key" 60 >"$TMP/$1.mock" 2>&1 &
-    MOCK_PID=$!
-    i=0
-    while [ ! -s "$TMP/$1.port" ] && [ $i -lt 500 ]; do
-        sleep 0.01
-        i=$((i + 1))
-    done
-    rm -rf "$TMP/keydir"
-    URL="http://127.0.0.1:$(cat "$TMP/$1.port" 2>/dev/null)"
-    LOG="$TMP/$1.log"
-}
-
-stop_mock() {
-    if [ -n "$MOCK_PID" ]; then
-        kill "$MOCK_PID" 2>/dev/null
-        wait "$MOCK_PID" 2>/dev/null
-        MOCK_PID=
-    fi
-}
-trap 'stop_mock; rm -rf "$TMP"' EXIT
 
 # usage_error DESCRIPTION PATTERN ARGS...: exit 2 and one stderr line matching PATTERN.
 usage_error() {

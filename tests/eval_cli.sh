@@ -19,8 +19,7 @@
 #   logic corrected 1/1, regressed 1/2.
 # ablation: 5/6 with biases-ethics left out, 4/6 with any other left out.
 . "$LRC_TESTDATA/lib.sh"
-PY=/usr/bin/python3
-[ -x "$PY" ] || skip_all "/usr/bin/python3 not found (run ./quickstart to install it)"
+. "$LRC_TESTDATA/mock_lib.sh"
 DATA="$LRC_TESTDATA/data/prcot"
 
 KEY="sk-eval-$$-$(date +%s)"
@@ -29,33 +28,6 @@ export LRC_API_KEY
 unset OPENAI_API_KEY
 XDG_CONFIG_HOME="$TMP/config"
 export XDG_CONFIG_HOME
-MOCK_PID=
-
-start_mock() { # NAME SCRIPT
-    rm -f "$TMP/$1.port"
-    mkdir -p "$TMP/keydir"
-    printf '%s' "$KEY" >"$TMP/keydir/key"
-    "$PY" "$LRC_TESTDATA/mock_openai.py" "$2" "$TMP/$1.port" "$TMP/$1.log" \
-        "$TMP/keydir/key" 60 >"$TMP/$1.mock" 2>&1 &
-    MOCK_PID=$!
-    i=0
-    while [ ! -s "$TMP/$1.port" ] && [ $i -lt 500 ]; do
-        sleep 0.01
-        i=$((i + 1))
-    done
-    rm -rf "$TMP/keydir"
-    URL="http://127.0.0.1:$(cat "$TMP/$1.port" 2>/dev/null)"
-    LOG="$TMP/$1.log"
-}
-
-stop_mock() {
-    if [ -n "$MOCK_PID" ]; then
-        kill "$MOCK_PID" 2>/dev/null
-        wait "$MOCK_PID" 2>/dev/null
-        MOCK_PID=
-    fi
-}
-trap 'stop_mock; rm -rf "$TMP"' EXIT
 
 usage_error() { # DESCRIPTION PATTERN ARGS...
     desc=$1

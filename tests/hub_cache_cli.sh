@@ -21,19 +21,7 @@ unset HF_HUB_CACHE HF_TOKEN HF_HUB_OFFLINE
 C=3f0c1b2a9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a
 repo="$HF_HOME/hub/models--fix--tiny"
 snap="$repo/snapshots/$C"
-mkdir -p "$repo/blobs" "$repo/refs" "$snap"
-for f in config.json model.safetensors tokenizer.json tokenizer_config.json; do
-    etag=$("$py" -c '
-import hashlib, sys
-d = open(sys.argv[1], "rb").read()
-if sys.argv[1].endswith(".safetensors"):
-    print(hashlib.sha256(d).hexdigest())
-else:
-    print(hashlib.sha1(b"blob %d\0" % len(d) + d).hexdigest())' "$src/$f")
-    cp "$src/$f" "$repo/blobs/$etag"
-    ln -s "../../blobs/$etag" "$snap/$f"
-done
-printf '%s' "$C" >"$repo/refs/main"
+hub_snapshot "$repo" "$C" "$src"
 # A second model whose refs/main names a snapshot that is gone.
 mkdir -p "$HF_HOME/hub/models--fix--broken/refs"
 printf '%s' "$C" >"$HF_HOME/hub/models--fix--broken/refs/main"

@@ -34,6 +34,26 @@ check() {
     fi
 }
 
+# hub_snapshot REPO COMMIT SRC: a Hugging Face cache folder REPO
+# (CACHE/models--ORG--NAME) laid out by hand, holding the model files of SRC
+# as blobs named by their etag (sha256 for .safetensors, else git's blob
+# sha1), linked from snapshots/COMMIT/, with refs/main naming COMMIT. Uses $py.
+hub_snapshot() {
+    mkdir -p "$1/blobs" "$1/refs" "$1/snapshots/$2"
+    for f in config.json model.safetensors tokenizer.json tokenizer_config.json; do
+        etag=$("$py" -c '
+import hashlib, sys
+d = open(sys.argv[1], "rb").read()
+if sys.argv[1].endswith(".safetensors"):
+    print(hashlib.sha256(d).hexdigest())
+else:
+    print(hashlib.sha1(b"blob %d\0" % len(d) + d).hexdigest())' "$3/$f")
+        cp "$3/$f" "$1/blobs/$etag"
+        ln -s "../../blobs/$etag" "$1/snapshots/$2/$f"
+    done
+    printf '%s' "$2" >"$1/refs/main"
+}
+
 skip_all() {
     echo "1..0 # SKIP $1"
     exit 0

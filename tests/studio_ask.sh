@@ -9,16 +9,8 @@
 fixture="$(dirname "$LRC")/tests/make_model_fixture"
 [ -x "$fixture" ] || skip_all "tests/make_model_fixture is not built"
 
-# A tiny teacher with a context long enough for the PR-CoT prompts, and the
-# 128-id tokenizer of the reference model.
-"$fixture" "$TMP/teacher" d=48 layers=2 heads=4 kv_heads=2 mlp=96 vocab=128 seq=2048 \
-    >/dev/null 2>&1 &&
-    cp "$LRC_TESTDATA/reference/data/llama-f32/tokenizer.json" \
-        "$LRC_TESTDATA/reference/data/llama-f32/tokenizer_config.json" "$TMP/teacher/"
-check "the teacher fixture is written"
-for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
-    printf 'the cat sat on the mat. the dog ran to the cat and the cat ran away. %s\n' "$i"
-done >"$TMP/text.txt"
+write_ask_teacher "$TMP/teacher"
+write_text "$TMP/text.txt" 16
 
 STUDIO_ENV="XDG_STATE_HOME=$TMP/state" start_studio 120 40 --data text.txt --rank 16 \
     --steps 1000000 --warmup 0 --batch 2 --seq 16 --probe-every 50 --save-every 0 --threads 1 \

@@ -28,11 +28,7 @@ check "a non-HTTP endpoint URL is a usage error"
 "$LRC" studio --help | grep -q -- '--endpoint URL'
 check "studio --help lists --endpoint"
 
-"$fixture" "$TMP/teacher" d=48 layers=2 heads=4 kv_heads=2 mlp=96 vocab=128 seq=2048 \
-    >/dev/null 2>&1 &&
-    cp "$LRC_TESTDATA/reference/data/llama-f32/tokenizer.json" \
-        "$LRC_TESTDATA/reference/data/llama-f32/tokenizer_config.json" "$TMP/teacher/"
-check "the teacher fixture is written"
+write_ask_teacher "$TMP/teacher"
 
 # The synthesis is the only prompt with "## " headings; each perspective
 # prompt names its title; the chain of thought gets the fallback reply.

@@ -6,9 +6,7 @@
 . "$LRC_TESTDATA/lib.sh"
 . "$LRC_TESTDATA/studio_lib.sh"
 teacher="$LRC_TESTDATA/reference/data/llama-f32"
-for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
-    printf 'the cat sat on the mat. the dog ran to the cat and the cat ran away. %s\n' "$i"
-done >"$TMP/text.txt"
+write_text "$TMP/text.txt" 16
 
 # --save-every 0: the only checkpoints are the one requested with s and the
 # one written on stop.

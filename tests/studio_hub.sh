@@ -27,9 +27,7 @@ trap 'kill_server; [ -n "$mock" ] && kill "$mock" 2>/dev/null; rm -rf "$TMP"' EX
 
 export LRC_MEMORY_LIMIT=1G
 unset HF_HUB_OFFLINE HF_TOKEN HF_HOME
-for i in 1 2 3 4 5 6 7 8; do
-    printf 'the cat sat on the mat. the dog ran to the cat and the cat ran away. %s\n' "$i"
-done >"$TMP/text.txt"
+write_text "$TMP/text.txt" 8
 mkdir -p "$TMP/noruns"
 settings="--data text.txt --rank 16 --steps 3 --warmup 0 --batch 2 --seq 16 --probe-every 0
     --save-every 0 --threads 1 --runs $TMP/noruns"
@@ -55,19 +53,7 @@ C=3f0c1b2a9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a
 cache="$TMP/hf-cache"
 repo="$cache/models--fix--tiny"
 snap="$repo/snapshots/$C"
-mkdir -p "$repo/blobs" "$repo/refs" "$snap"
-for f in config.json model.safetensors tokenizer.json tokenizer_config.json; do
-    etag=$("$py" -c '
-import hashlib, sys
-d = open(sys.argv[1], "rb").read()
-if sys.argv[1].endswith(".safetensors"):
-    print(hashlib.sha256(d).hexdigest())
-else:
-    print(hashlib.sha1(b"blob %d\0" % len(d) + d).hexdigest())' "$src/$f")
-    cp "$src/$f" "$repo/blobs/$etag"
-    ln -s "../../blobs/$etag" "$snap/$f"
-done
-printf '%s' "$C" >"$repo/refs/main"
+hub_snapshot "$repo" "$C" "$src"
 # An unfinished download: config.json only, no weights.
 part="$cache/models--fix--partial/snapshots/$C"
 mkdir -p "$part" "$cache/models--fix--partial/blobs"

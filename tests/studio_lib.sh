@@ -18,6 +18,26 @@ kill_server() {
 }
 trap 'kill_server; rm -rf "$TMP"' EXIT
 
+# write_ask_teacher DIR: a tiny teacher in DIR, with a context long enough for
+# the PR-CoT prompts and the 128-id tokenizer of the reference model, made by
+# $fixture (tests/make_model_fixture); one TAP line.
+write_ask_teacher() {
+    "$fixture" "$1" d=48 layers=2 heads=4 kv_heads=2 mlp=96 vocab=128 seq=2048 \
+        >/dev/null 2>&1 &&
+        cp "$LRC_TESTDATA/reference/data/llama-f32/tokenizer.json" \
+            "$LRC_TESTDATA/reference/data/llama-f32/tokenizer_config.json" "$1/"
+    check "the teacher fixture is written"
+}
+
+# write_text FILE N: N numbered lines of simple training text into FILE.
+write_text() {
+    i=1
+    while [ "$i" -le "$2" ]; do
+        printf 'the cat sat on the mat. the dog ran to the cat and the cat ran away. %s\n' "$i"
+        i=$((i + 1))
+    done >"$1"
+}
+
 # start_studio COLS ROWS ARGS...: run "lrc studio ARGS" in $TMP in a new
 # pane; its stderr goes to $TMP/studio.err and its exit status to
 # $TMP/studio.rc. Set STUDIO_ENV for extra variables (NAME=VALUE ...), and

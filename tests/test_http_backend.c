@@ -20,125 +20,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mock_openai.h"
 #include "reason/http_backend.h"
 #include "tap.h"
 
-static const char *PY = "/usr/bin/python3";
 static char tmpdir[256], mock_path[1024], key[64];
 static FILE *outputs;
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
-    fputs(text, f);
-    fclose(f);
-}
-
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    size_t k;
-    while (buf && (k = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += k;
-        if (cap - n < 2) {
-            char *p = realloc(buf, cap * 2);
-            if (!p) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = p;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
-
-typedef struct mock {
-    pid_t pid;
-    int port;
-    char log[512];
-    char base[64];
-} mock;
-
 /* Start the mock with `script` (JSON text); returns 0 once it listens. */
 static int mock_start(mock *m, const char *name, const char *script) {
-    char spath[512], ppath[512], kdir[512], kpath[600], epath[512];
-    snprintf(spath, sizeof spath, "%s/%s.json", tmpdir, name);
-    snprintf(ppath, sizeof ppath, "%s/%s.port", tmpdir, name);
-    snprintf(m->log, sizeof m->log, "%s/%s.log", tmpdir, name);
-    snprintf(epath, sizeof epath, "%s/%s.stderr", tmpdir, name);
-    snprintf(kdir, sizeof kdir, "%s/keydir", tmpdir);
-    snprintf(kpath, sizeof kpath, "%s/key", kdir);
-    write_file(spath, script);
-    mkdir(kdir, 0700);
-    write_file(kpath, key);
-    fflush(stdout);
-    m->pid = fork();
-    if (m->pid == 0) {
-        int fd = open(epath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execl(PY, PY, mock_path, spath, ppath, m->log, kpath, "25", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 500; i++) {
-        char *p = read_file(ppath, NULL);
-        if (p) {
-            m->port = atoi(p);
-            free(p);
-            unlink(kpath);
-            rmdir(kdir);
-            snprintf(m->base, sizeof m->base, "http://127.0.0.1:%d", m->port);
-            return 0;
-        }
-        struct timespec ts = {0, 10000000L};
-        nanosleep(&ts, NULL);
-    }
-    unlink(kpath);
-    rmdir(kdir);
-    diag("mock %s did not start; see %s", name, epath);
-    return -1;
-}
-
-static void mock_stop(mock *m) {
-    if (m->pid > 0) {
-        kill(m->pid, SIGTERM);
-        waitpid(m->pid, NULL, 0);
-        m->pid = 0;
-    }
-}
-
-/* The logged requests as a cJSON array. */
-static cJSON *mock_log(const mock *m) {
-    cJSON *arr = cJSON_CreateArray();
-    char *text = read_file(m->log, NULL);
-    for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
-        cJSON *o = cJSON_Parse(line);
-        if (o)
-            cJSON_AddItemToArray(arr, o);
-    }
-    free(text);
-    return arr;
+    return mock_openai_start(m, tmpdir, mock_path, key, name, script, "25");
 }
 
 typedef struct tokens {
@@ -569,59 +460,6 @@ static void test_concurrent_retry(void) {
     ok(log_count(&m) == 5, "concurrent retry: 5 requests logged");
 }
 
-/* Search every file under dir for the key. Returns the number of hits. */
-static int scan_for_key(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    int hits = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(p, &st) != 0)
-            continue;
-        if (S_ISDIR(st.st_mode)) {
-            hits += scan_for_key(p);
-            continue;
-        }
-        size_t n;
-        char *text = read_file(p, &n);
-        for (size_t i = 0; text && i + strlen(key) <= n; i++)
-            if (memcmp(text + i, key, strlen(key)) == 0) {
-                diag("key found in %s", p);
-                hits++;
-                break;
-            }
-        free(text);
-    }
-    closedir(d);
-    return hits;
-}
-
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(p);
-        else
-            unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* ---- Ctrl-C, retries shown, URLs and keys --------------------------------- */
 
 static volatile sig_atomic_t cancel_flag;
@@ -826,7 +664,7 @@ static void test_bad_key(void) {
 
 int main(void) {
     const char *data = getenv("LRC_TESTDATA");
-    if (access(PY, X_OK) != 0)
+    if (access(MOCK_PY, X_OK) != 0)
         skip_all("/usr/bin/python3 not found (run ./quickstart to install it)");
     snprintf(mock_path, sizeof mock_path, "%s/mock_openai.py", data ? data : "tests");
     if (access(mock_path, R_OK) != 0)
@@ -863,9 +701,10 @@ int main(void) {
     char canary[600];
     snprintf(canary, sizeof canary, "%s/canary", tmpdir);
     write_file(canary, key);
-    ok(scan_for_key(tmpdir) == 1, "the key scan finds a planted copy of the key");
+    ok(scan_for_key(tmpdir, key) == 1, "the key scan finds a planted copy of the key");
     unlink(canary);
-    ok(scan_for_key(tmpdir) == 0, "the key appears in no output, error message or file written");
+    ok(scan_for_key(tmpdir, key) == 0,
+       "the key appears in no output, error message or file written");
     diag("total %.2f s", now_s() - t0);
     remove_tree(tmpdir);
     http_backend_cleanup();

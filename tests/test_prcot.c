@@ -23,11 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mock_openai.h"
 #include "reason/backend_http.h"
 #include "reason/prcot.h"
 #include "tap.h"
 
-static const char *PY = "/usr/bin/python3";
 static char tmpdir[256], mock_path[1024], prompt_dir[1024], key[64];
 static FILE *outputs;
 
@@ -41,49 +41,6 @@ static const char *const REPLIES[] = {"ALT: a second way also gives 42.", "BIAS:
 static const char QUESTION[] = "What is 6*7?";
 static const char COT_REPLY[] = "Step 1: 6*7 = 41.\nFinal answer: 41\n";
 static const char SYN_REPLY[] = "Step 1: 6*7 = 42.\n**Final answer: 42**";
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
-    fputs(text, f);
-    fclose(f);
-}
-
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0, k;
-    char *buf = malloc(cap);
-    while (buf && (k = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += k;
-        if (cap - n < 2) {
-            char *p = realloc(buf, cap * 2);
-            if (!p) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = p;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
 
 /* ---- independent template rendering ------------------------------------- */
 
@@ -145,12 +102,6 @@ static void join(char *out, size_t cap, const char *const *titles, const char *c
 
 /* ---- the mock server ---------------------------------------------------- */
 
-typedef struct mock {
-    pid_t pid;
-    char log[512];
-    char base[64];
-} mock;
-
 static cJSON *reply_text(const char *text, double delay) {
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "text", text);
@@ -184,70 +135,13 @@ static cJSON *standard_script(double reflection_delay, const char *synthesis) {
     return s;
 }
 
+/* Start the mock with `script` (freed here); returns 0 once it listens. */
 static int mock_start(mock *m, const char *name, cJSON *script) {
-    char spath[512], ppath[512], kdir[512], kpath[600], epath[512];
-    snprintf(spath, sizeof spath, "%s/%s.json", tmpdir, name);
-    snprintf(ppath, sizeof ppath, "%s/%s.port", tmpdir, name);
-    snprintf(m->log, sizeof m->log, "%s/%s.log", tmpdir, name);
-    snprintf(epath, sizeof epath, "%s/%s.stderr", tmpdir, name);
-    snprintf(kdir, sizeof kdir, "%s/keydir", tmpdir);
-    snprintf(kpath, sizeof kpath, "%s/key", kdir);
-    unlink(ppath); /* a port file left by an earlier case of the same name */
-    unlink(m->log);
     char *text = cJSON_Print(script);
-    write_file(spath, text);
-    cJSON_free(text);
     cJSON_Delete(script);
-    mkdir(kdir, 0700);
-    write_file(kpath, key);
-    fflush(stdout);
-    m->pid = fork();
-    if (m->pid == 0) {
-        int fd = open(epath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execl(PY, PY, mock_path, spath, ppath, m->log, kpath, "30", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 500; i++) {
-        char *p = read_file(ppath, NULL);
-        if (p) {
-            snprintf(m->base, sizeof m->base, "http://127.0.0.1:%d", atoi(p));
-            free(p);
-            unlink(kpath);
-            rmdir(kdir);
-            return 0;
-        }
-        struct timespec ts = {0, 10000000L};
-        nanosleep(&ts, NULL);
-    }
-    unlink(kpath);
-    rmdir(kdir);
-    diag("mock %s did not start; see %s", name, epath);
-    return -1;
-}
-
-static void mock_stop(mock *m) {
-    if (m->pid > 0) {
-        kill(m->pid, SIGTERM);
-        waitpid(m->pid, NULL, 0);
-        m->pid = 0;
-    }
-}
-
-/* The logged requests, sorted by arrival number "n". */
-static cJSON *mock_log(const mock *m) {
-    cJSON *arr = cJSON_CreateArray();
-    char *text = read_file(m->log, NULL);
-    for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
-        cJSON *o = cJSON_Parse(line);
-        if (o)
-            cJSON_AddItemToArray(arr, o);
-    }
-    free(text);
-    return arr;
+    int rc = mock_openai_start(m, tmpdir, mock_path, key, name, text, "30");
+    cJSON_free(text);
+    return rc;
 }
 
 /* The last message's content of logged request i, or "". */
@@ -788,51 +682,9 @@ static void test_errors(void) {
     reason_backend_free(b);
 }
 
-/* Count the files under dir that contain the key. */
-static int scan_for_key(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    int hits = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        size_t n;
-        char *text = read_file(p, &n);
-        for (size_t i = 0; text && i + strlen(key) <= n; i++)
-            if (memcmp(text + i, key, strlen(key)) == 0) {
-                diag("key found in %s", p);
-                hits++;
-                break;
-            }
-        free(text);
-    }
-    closedir(d);
-    return hits;
-}
-
-static void remove_dir(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 int main(void) {
     const char *data = getenv("LRC_TESTDATA");
-    if (access(PY, X_OK) != 0)
+    if (access(MOCK_PY, X_OK) != 0)
         skip_all("/usr/bin/python3 not found (run ./quickstart to install it)");
     snprintf(mock_path, sizeof mock_path, "%s/mock_openai.py", data ? data : "tests");
     snprintf(prompt_dir, sizeof prompt_dir, "%s/../prompts/prcot", data ? data : "tests");
@@ -875,11 +727,11 @@ int main(void) {
     char canary[600];
     snprintf(canary, sizeof canary, "%s/canary", tmpdir);
     write_file(canary, key);
-    ok(scan_for_key(tmpdir) == 1, "key scan: finds a planted copy of the key");
+    ok(scan_for_key(tmpdir, key) == 1, "key scan: finds a planted copy of the key");
     unlink(canary);
-    ok(scan_for_key(tmpdir) == 0, "key scan: the key is in no result, error or log file");
+    ok(scan_for_key(tmpdir, key) == 0, "key scan: the key is in no result, error or log file");
     diag("total %.2f s", now_s() - t0);
-    remove_dir(tmpdir);
+    remove_tree(tmpdir);
     prompts_free(&prompts);
     http_backend_cleanup();
     return done_testing();

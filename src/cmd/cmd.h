@@ -6,6 +6,8 @@
 #ifndef LRC_CMD_H
 #define LRC_CMD_H
 
+#include <stddef.h>
+
 typedef struct lrc_command {
     const char *name;
     const char *summary; /* one line for `lrc --help` */
@@ -31,5 +33,12 @@ void cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* True when argv holds -h or --help (before any "--"). */
 int cmd_wants_help(int argc, char **argv);
+
+/* Match one argument against a command's value options, given as "--name
+ * value" or "--name=value". Returns the entry of names it names, or NULL
+ * when none; *inline_value is the text after '=', or NULL when there is
+ * none and the value is the next argument. */
+const char *cmd_value_option(const char *arg, const char *const *names, size_t n_names,
+                             const char **inline_value);
 
 #endif

@@ -193,18 +193,6 @@ static void on_stage_end(size_t stage, const prcot_stage *st, void *user) {
     p->mid_line = 0;
 }
 
-static const char *kind_label(prcot_stage_kind k) {
-    switch (k) {
-    case PRCOT_STAGE_COT:
-        return "cot";
-    case PRCOT_STAGE_REFLECTION:
-        return "reflection";
-    case PRCOT_STAGE_SYNTHESIS:
-        return "synthesis";
-    }
-    return "unknown";
-}
-
 /* The run as one JSON object; error is the failure message, or NULL. */
 static int print_json(const ask_options *o, const reason_backend *b, const prcot_result *r,
                       const char *error) {
@@ -225,7 +213,7 @@ static int print_json(const ask_options *o, const reason_backend *b, const prcot
         if (!s)
             break;
         cJSON_AddItemToArray(stages, s);
-        cJSON_AddStringToObject(s, "kind", kind_label(st->kind));
+        cJSON_AddStringToObject(s, "kind", prcot_stage_kind_name(st->kind));
         cJSON_AddStringToObject(s, "name", st->name);
         cJSON_AddStringToObject(s, "title", st->title);
         cJSON_AddStringToObject(s, "prompt", st->prompt);
@@ -246,13 +234,7 @@ static int print_json(const ask_options *o, const reason_backend *b, const prcot
         cJSON_AddStringToObject(root, "error", error);
     cJSON_AddNumberToObject(root, "reflections_seconds", r->reflections_seconds);
     cJSON_AddNumberToObject(root, "seconds", r->seconds);
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text)
-        return -1;
-    puts(text);
-    cJSON_free(text);
-    return 0;
+    return reason_cli_print_json(root);
 }
 
 int cmd_ask(int argc, char **argv) {

@@ -95,22 +95,19 @@ int cmd_corpus(int argc, char **argv) {
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
-        size_t name_len = eq ? (size_t)(eq - a) : strlen(a);
-        const char *name = NULL;
-        for (size_t j = 0; j < sizeof value_options / sizeof value_options[0]; j++)
-            if (strlen(value_options[j]) == name_len && strncmp(a, value_options[j], name_len) == 0)
-                name = value_options[j];
+        const char *inline_value;
+        const char *name = cmd_value_option(
+            a, value_options, sizeof value_options / sizeof value_options[0], &inline_value);
         if (!name) {
             cmd_fail("corpus: unknown %s '%s'; run 'lrc corpus --help'",
                      a[0] == '-' ? "option" : "argument", a);
             return 2;
         }
-        if (!eq && i + 1 >= argc) {
+        if (!inline_value && i + 1 >= argc) {
             cmd_fail("corpus: %s needs a value; run 'lrc corpus --help'", name);
             return 2;
         }
-        const char *v = eq ? eq + 1 : argv[++i];
+        const char *v = inline_value ? inline_value : argv[++i];
         int rc = 0;
         if (strcmp(name, "--out") == 0) {
             if (!*v) {

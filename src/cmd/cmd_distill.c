@@ -181,22 +181,19 @@ static int parse_args(int argc, char **argv, distill_options *o) {
         if (strcmp(a, "--no-tui") == 0)
             continue;
         /* Accept both "--option value" and "--option=value". */
-        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
-        size_t name_len = eq ? (size_t)(eq - a) : strlen(a);
-        const char *name = NULL;
-        for (size_t j = 0; j < sizeof value_options / sizeof value_options[0]; j++)
-            if (strlen(value_options[j]) == name_len && strncmp(a, value_options[j], name_len) == 0)
-                name = value_options[j];
+        const char *inline_value;
+        const char *name = cmd_value_option(
+            a, value_options, sizeof value_options / sizeof value_options[0], &inline_value);
         if (!name) {
             cmd_fail("distill: unknown %s '%s'; run 'lrc distill --help'",
                      a[0] == '-' ? "option" : "argument", a);
             return TRAIN_EXIT_USAGE;
         }
-        if (!eq && i + 1 >= argc) {
+        if (!inline_value && i + 1 >= argc) {
             cmd_fail("distill: option '%s' needs a value; run 'lrc distill --help'", a);
             return TRAIN_EXIT_USAGE;
         }
-        const char *value = eq ? eq + 1 : argv[++i];
+        const char *value = inline_value ? inline_value : argv[++i];
         if (!resume_may_change(name) && !other_given) {
             other_given = true;
             other = name;

@@ -503,13 +503,7 @@ static int print_json(const eval_run *ev, const eval_metrics *m, const eval_abla
             add_string_or_null(mo, "error", r->error);
         }
     }
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text)
-        return -1;
-    puts(text);
-    cJSON_free(text);
-    return 0;
+    return reason_cli_print_json(root);
 }
 
 /* PR-CoT once per perspective of persp[0..n), leaving that one out. */

@@ -184,22 +184,19 @@ static int parse_args(int argc, char **argv, pretrain_options *o) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         /* Accept both "--option value" and "--option=value". */
-        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
-        size_t name_len = eq ? (size_t)(eq - a) : strlen(a);
-        const char *name = NULL;
-        for (size_t j = 0; j < sizeof value_options / sizeof value_options[0]; j++)
-            if (strlen(value_options[j]) == name_len && strncmp(a, value_options[j], name_len) == 0)
-                name = value_options[j];
+        const char *inline_value;
+        const char *name = cmd_value_option(
+            a, value_options, sizeof value_options / sizeof value_options[0], &inline_value);
         if (!name) {
             cmd_fail("pretrain: unknown %s '%s'; run 'lrc pretrain --help'",
                      a[0] == '-' ? "option" : "argument", a);
             return TRAIN_EXIT_USAGE;
         }
-        if (!eq && i + 1 >= argc) {
+        if (!inline_value && i + 1 >= argc) {
             cmd_fail("pretrain: option '%s' needs a value; run 'lrc pretrain --help'", a);
             return TRAIN_EXIT_USAGE;
         }
-        const char *value = eq ? eq + 1 : argv[++i];
+        const char *value = inline_value ? inline_value : argv[++i];
         if (!resume_may_change(name) && !other)
             other = name;
         if (parse_value(o, name, value) < 0)
@@ -224,14 +221,7 @@ static int parse_args(int argc, char **argv, pretrain_options *o) {
         cmd_fail("pretrain: missing %s; run 'lrc pretrain --help'", missing);
         return TRAIN_EXIT_USAGE;
     }
-    if (!o->warmup_given)
-        o->warmup = o->steps / 10;
-    if (o->warmup > o->steps) {
-        cmd_fail("pretrain: --warmup %ld exceeds --steps %ld; give a warmup of at most the steps",
-                 o->warmup, o->steps);
-        return TRAIN_EXIT_USAGE;
-    }
-    return 0;
+    return train_check_warmup("pretrain", o->warmup_given, o->steps, &o->warmup);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -143,21 +143,18 @@ int cmd_studio(int argc, char **argv) {
             o.models[o.n_models++] = a;
             continue;
         }
-        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
-        size_t name_len = eq ? (size_t)(eq - a) : strlen(a);
-        const char *name = NULL;
-        for (size_t j = 0; j < sizeof value_options / sizeof value_options[0]; j++)
-            if (strlen(value_options[j]) == name_len && strncmp(a, value_options[j], name_len) == 0)
-                name = value_options[j];
+        const char *inline_value;
+        const char *name = cmd_value_option(
+            a, value_options, sizeof value_options / sizeof value_options[0], &inline_value);
         if (!name) {
             cmd_fail("studio: unknown option '%s'; run 'lrc studio --help'", a);
             return 2;
         }
-        if (!eq && i + 1 >= argc) {
+        if (!inline_value && i + 1 >= argc) {
             cmd_fail("studio: option '%s' needs a value; run 'lrc studio --help'", a);
             return 2;
         }
-        if (parse_value(&o, name, eq ? eq + 1 : argv[++i]) < 0)
+        if (parse_value(&o, name, inline_value ? inline_value : argv[++i]) < 0)
             return 2;
     }
     if (o.endpoint && !o.model_name) {

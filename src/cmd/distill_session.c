@@ -48,14 +48,7 @@ int distill_options_check(distill_options *o) {
                  "every tensor from its file); drop one of them");
         return TRAIN_EXIT_USAGE;
     }
-    if (!o->warmup_given)
-        o->warmup = o->steps / 10;
-    if (o->warmup > o->steps) {
-        cmd_fail("distill: --warmup %ld exceeds --steps %ld; give a warmup of at most the steps",
-                 o->warmup, o->steps);
-        return TRAIN_EXIT_USAGE;
-    }
-    return 0;
+    return train_check_warmup("distill", o->warmup_given, o->steps, &o->warmup);
 }
 
 /* ------------------------------------------------------------------------ */

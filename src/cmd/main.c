@@ -48,6 +48,17 @@ int cmd_wants_help(int argc, char **argv) {
     return 0;
 }
 
+const char *cmd_value_option(const char *arg, const char *const *names, size_t n_names,
+                             const char **inline_value) {
+    const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
+    size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+    *inline_value = eq ? eq + 1 : NULL;
+    for (size_t j = 0; j < n_names; j++)
+        if (strlen(names[j]) == name_len && strncmp(arg, names[j], name_len) == 0)
+            return names[j];
+    return NULL;
+}
+
 static void print_usage(FILE *out) {
     fprintf(out, "usage: lrc <command> [options] [args]\n"
                  "       lrc --help | --version\n\n"

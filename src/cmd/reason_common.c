@@ -86,6 +86,16 @@ int reason_cli_long(const char *cmd, const char *opt, const char *s, long min, l
     return 0;
 }
 
+int reason_cli_print_json(cJSON *root) {
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return -1;
+    puts(text);
+    cJSON_free(text);
+    return 0;
+}
+
 static int parse_double(const char *cmd, const char *opt, const char *s, double min, double max,
                         int min_open, const char *range, double *out) {
     char *end;

@@ -10,6 +10,8 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "reason/backend.h"
 #include "reason/prcot.h"
 #include "reason/prompts.h"
@@ -80,5 +82,8 @@ int reason_cli_load_prompts(const char *cmd, const reason_cli *o, prompt_set *se
 
 /* Parse an integer in [min, max] for option opt; -1 after reporting. */
 int reason_cli_long(const char *cmd, const char *opt, const char *s, long min, long max, long *out);
+
+/* Print root as indented JSON on stdout and free it; -1 when out of memory. */
+int reason_cli_print_json(cJSON *root);
 
 #endif

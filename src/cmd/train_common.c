@@ -62,6 +62,17 @@ int train_parse_seed(const char *cmd, const char *s, double *out) {
     return 0;
 }
 
+int train_check_warmup(const char *cmd, bool given, long steps, long *warmup) {
+    if (!given)
+        *warmup = steps / 10;
+    if (*warmup > steps) {
+        cmd_fail("%s: --warmup %ld exceeds --steps %ld; give a warmup of at most the steps", cmd,
+                 *warmup, steps);
+        return TRAIN_EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Settings (run.json)                                                      */
 /* ------------------------------------------------------------------------ */
@@ -218,7 +229,7 @@ void train_progress_init(train_progress *p, const char *cmd, int64_t steps) {
         .cmd = cmd, .tty = isatty(STDERR_FILENO) == 1, .every = steps >= 20 ? steps / 20 : 1};
 }
 
-static void format_duration(char *buf, size_t cap, double s) {
+void train_format_duration(char *buf, size_t cap, double s) {
     if (!(s >= 0) || s > 1e9)
         snprintf(buf, cap, "?");
     else if (s >= 3600)
@@ -237,7 +248,7 @@ void train_progress_report(void *ctx, const trainer_event *ev) {
         if (!p->tty && !(last || r->step == 1 || r->step % p->every == 0))
             return;
         char eta[32];
-        format_duration(eta, sizeof eta, r->eta_s);
+        train_format_duration(eta, sizeof eta, r->eta_s);
         fprintf(stderr, "%sstep %lld/%lld  loss %.4f  grad-norm %#.3g  %.0f tok/s  ETA %s%s",
                 p->tty ? "\r" : "", (long long)r->step, (long long)ev->total_steps, r->loss,
                 r->grad_norm, r->tokens_per_s, eta, p->tty ? "\033[K" : "\n");

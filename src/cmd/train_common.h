@@ -34,6 +34,10 @@ int train_parse_double(const char *cmd, const char *opt, const char *s, double m
 /* --seed: an integer in 0..2^53 − 1, kept as a double for run.json. */
 int train_parse_seed(const char *cmd, const char *s, double *out);
 
+/* --warmup: a tenth of steps when not given; a warmup above steps is a
+ * one-line usage error. Returns 0 or TRAIN_EXIT_USAGE. */
+int train_check_warmup(const char *cmd, bool given, long steps, long *warmup);
+
 /* An absolute form of an existing path, or the path as given. */
 void train_absolute_path(char *buf, size_t cap, const char *path);
 
@@ -78,6 +82,10 @@ typedef struct train_progress {
 } train_progress;
 
 void train_progress_init(train_progress *p, const char *cmd, int64_t steps);
+
+/* Write seconds s as "1h05m", "3m07s" or "42s", or "?" when s is negative,
+ * not a number or above 1e9. */
+void train_format_duration(char *buf, size_t cap, double s);
 
 /* A trainer_report_fn; ctx is a train_progress. */
 void train_progress_report(void *ctx, const trainer_event *ev);

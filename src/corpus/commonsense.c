@@ -441,12 +441,7 @@ int commonsense_make(uint64_t *rng, bool mistake, family_out *out) {
 
     /* Alternative solutions: the other route, compared with the attempt. */
     text_buf_printf(&b, "%s\n", other_text);
-    if (wrong)
-        text_buf_printf(&b, "The attempt says %s, which does not fit. The answer is %s.",
-                        p.bad_answer, p.answer);
-    else
-        text_buf_puts(&b, "This agrees with the attempt. " NO_PROBLEM);
-    rc |= take_text(&b, &t->reflection[CORPUS_ALTERNATIVE]);
+    rc |= take_alternative(&b, wrong, p.bad_answer, p.answer, &t->reflection[CORPUS_ALTERNATIVE]);
 
     if (wrong)
         text_buf_puts(&b, caught);

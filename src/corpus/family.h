@@ -63,6 +63,11 @@ extern const int corpus_n_names;
 /* Move a text_buf into *dst; returns -1 when the buffer failed. */
 int take_text(text_buf *b, char **dst);
 
+/* End the alternative-solutions reflection in b and move it into *dst: on a
+ * mistake "The attempt says BAD, which does not fit. The answer is GOOD.",
+ * else agreement and NO_PROBLEM. Returns -1 when the buffer failed. */
+int take_alternative(text_buf *b, bool mistake, const char *bad, const char *good, char **dst);
+
 /* strdup that returns -1 on failure. */
 int dup_text(const char *s, char **dst);
 

@@ -188,12 +188,7 @@ static int ordering_make(uint64_t *rng, bool mistake, family_out *out) {
     text_buf_printf(&b, "Another way: go from the %s to the %s: ", o.r->least, o.r->most);
     order_list(&b, rev, o.n);
     text_buf_printf(&b, ". The %s is %s.\n", adj, answer);
-    if (mistake)
-        text_buf_printf(&b, "The attempt says %s, which does not fit. The answer is %s.",
-                        bad_answer, answer);
-    else
-        text_buf_puts(&b, "This agrees with the attempt. " NO_PROBLEM);
-    rc |= take_text(&b, &t->reflection[CORPUS_ALTERNATIVE]);
+    rc |= take_alternative(&b, mistake, bad_answer, answer, &t->reflection[CORPUS_ALTERNATIVE]);
 
     if (mistake)
         text_buf_puts(&b, t->reflection[t->caught_by] ? t->reflection[t->caught_by] : "");
@@ -462,12 +457,7 @@ static int syllogism_make(uint64_t *rng, bool mistake, family_out *out) {
                         x, A->one, x, P->one, x, P->not );
         break;
     }
-    if (mistake)
-        text_buf_printf(&b, "The attempt says %s, which does not fit. The answer is %s.",
-                        bad_answer, answer);
-    else
-        text_buf_puts(&b, "This agrees with the attempt. " NO_PROBLEM);
-    rc |= take_text(&b, &t->reflection[CORPUS_ALTERNATIVE]);
+    rc |= take_alternative(&b, mistake, bad_answer, answer, &t->reflection[CORPUS_ALTERNATIVE]);
 
     if (mistake)
         text_buf_puts(&b, caught_s);

@@ -59,6 +59,14 @@ int take_text(text_buf *b, char **dst) {
     return *dst ? 0 : -1;
 }
 
+int take_alternative(text_buf *b, bool mistake, const char *bad, const char *good, char **dst) {
+    if (mistake)
+        text_buf_printf(b, "The attempt says %s, which does not fit. The answer is %s.", bad, good);
+    else
+        text_buf_puts(b, "This agrees with the attempt. " NO_PROBLEM);
+    return take_text(b, dst);
+}
+
 int dup_text(const char *s, char **dst) {
     *dst = strdup(s);
     return *dst ? 0 : -1;

@@ -362,8 +362,7 @@ static int file_state(const char *dir, const char *name) {
     return lstat(path, &st) == 0 ? -1 : 0;
 }
 
-/* Read a small file into a NUL-terminated buffer, or NULL. */
-static char *read_small(const char *path, size_t max) {
+char *hub_read_small(const char *path, size_t max) {
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
@@ -386,7 +385,7 @@ static void find_missing_weights(const char *dir, char *missing, size_t cap, boo
         char *text = NULL;
         if (st > 0 &&
             snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir) < (int)sizeof path)
-            text = read_small(path, 64u << 20);
+            text = hub_read_small(path, 64u << 20);
         cJSON *root = text ? cJSON_Parse(text) : NULL;
         free(text);
         const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map");

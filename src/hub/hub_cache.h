@@ -129,4 +129,8 @@ int hub_pathf(char *buf, size_t cap, lrc_error *err, const char *fmt, ...)
 /* Create path and its missing parents (mode 0755). */
 int hub_mkdirs(const char *path, lrc_error *err);
 
+/* Read the first max bytes of a file as a NUL-terminated string, which the
+ * caller frees. Returns NULL when the file cannot be opened or memory runs out. */
+char *hub_read_small(const char *path, size_t max);
+
 #endif

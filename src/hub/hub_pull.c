@@ -696,24 +696,11 @@ static int parse_index_shards(pull *pl, const char *text, char ***shards, size_t
     return rc;
 }
 
-/* Read a file of at most max bytes into a NUL-terminated buffer. */
-static char *read_text(const char *path, size_t max) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *text = malloc(max + 1);
-    size_t len = text ? fread(text, 1, max, f) : 0;
-    fclose(f);
-    if (text)
-        text[len] = '\0';
-    return text;
-}
-
 static int read_index_shards(pull *pl, const char *path, char ***shards, size_t *n,
                              lrc_error *err) {
     *shards = NULL;
     *n = 0;
-    char *text = read_text(path, INDEX_BODY_MAX);
+    char *text = hub_read_small(path, INDEX_BODY_MAX);
     if (!text)
         return lrc_errorf(err, "cannot read %s", path);
     int rc = parse_index_shards(pl, text, shards, n, err);

@@ -30,14 +30,6 @@ typedef struct token_relay {
     int pieces;
 } token_relay;
 
-static char *str_dup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 static void relay_token(const char *text, size_t len, void *user) {
     token_relay *r = user;
     r->pieces++;
@@ -102,7 +94,7 @@ static int http_generate_many(reason_backend *b, const reason_request *reqs, siz
 
     for (size_t i = 0; i < n; i++) {
         reason_output *o = &outs[i];
-        o->text = res[i].text ? res[i].text : str_dup("");
+        o->text = res[i].text ? res[i].text : strdup("");
         res[i].text = NULL;
         o->len = o->text ? strlen(o->text) : 0;
         o->n_tokens = relays[i].pieces;
@@ -178,9 +170,9 @@ int reason_backend_http_open(const http_backend_config *cfg, size_t parallel,
     im->cfg = *cfg;
     im->parallel = parallel ? parallel : 1;
     im->sampling = *s;
-    im->base_url = str_dup(cfg->base_url);
-    im->model = str_dup(cfg->model);
-    im->api_key = cfg->api_key ? str_dup(cfg->api_key) : NULL;
+    im->base_url = strdup(cfg->base_url);
+    im->model = strdup(cfg->model);
+    im->api_key = cfg->api_key ? strdup(cfg->api_key) : NULL;
     b->label = make_label(cfg->model, cfg->base_url);
     if (!im->base_url || !im->model || (cfg->api_key && !im->api_key) || !b->label) {
         http_destroy(b);

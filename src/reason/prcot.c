@@ -36,14 +36,6 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static char *str_dup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 const char *prcot_method_name(prcot_method m) {
     if ((size_t)m < sizeof method_names / sizeof *method_names)
         return method_names[m];
@@ -135,7 +127,7 @@ int prcot_select_perspectives(const prompt_set *set, const char *list, size_t **
     return 0;
 }
 
-static const char *kind_name(prcot_stage_kind k) {
+const char *prcot_stage_kind_name(prcot_stage_kind k) {
     switch (k) {
     case PRCOT_STAGE_COT:
         return "cot";
@@ -149,7 +141,7 @@ static const char *kind_name(prcot_stage_kind k) {
 
 /* Prefix err with the stage, as in "stage reflection 'Logical consistency'". */
 static int stage_error(lrc_error *err, const prcot_stage *st) {
-    return lrc_error_prefix(err, "stage %s '%s'", kind_name(st->kind), st->title);
+    return lrc_error_prefix(err, "stage %s '%s'", prcot_stage_kind_name(st->kind), st->title);
 }
 
 static void stage_clear(prcot_stage *st) {
@@ -164,9 +156,9 @@ static void stage_clear(prcot_stage *st) {
 static int stage_prepare(prcot_stage *st, prcot_stage_kind kind, const prompt_template *t,
                          const prompt_var *vars, size_t n_vars, lrc_error *err) {
     st->kind = kind;
-    st->name = str_dup(t->name);
-    st->title = str_dup(t->title);
-    st->text = str_dup("");
+    st->name = strdup(t->name);
+    st->title = strdup(t->title);
+    st->text = strdup("");
     if (!st->name || !st->title || !st->text)
         return lrc_errorf(err, "%s: out of memory", t->path);
     if (prompts_render(t, vars, n_vars, &st->prompt, err) != 0)
@@ -245,7 +237,7 @@ static int run_batch(reason_backend *b, const prcot_options *opt, run_ctx *run, 
             continue;
         }
         free(st->text);
-        st->text = o->text ? o->text : str_dup("");
+        st->text = o->text ? o->text : strdup("");
         o->text = NULL;
         st->n_tokens = o->n_tokens;
         st->truncated = o->truncated;
@@ -298,7 +290,7 @@ static int stage_answer(const prcot_stage *st, const prompt_template *t, char **
                           "stage %s '%s': the output was cut short after %d token%s, before its "
                           "\"Final answer:\" line; raise --max-tokens (or use a model with a "
                           "longer context)",
-                          kind_name(st->kind), st->title, st->n_tokens,
+                          prcot_stage_kind_name(st->kind), st->title, st->n_tokens,
                           st->n_tokens == 1 ? "" : "s");
     static const char parser_prefix[] = "synthesize: ";
     char msg[LRC_ERROR_MAX];
@@ -312,7 +304,7 @@ static int stage_answer(const prcot_stage *st, const prompt_template *t, char **
                  file_hint + strlen("synthesize.txt"));
     else
         snprintf(msg, sizeof msg, "%s", m);
-    lrc_errorf(err, "stage %s '%s': %s", kind_name(st->kind), st->title, msg);
+    lrc_errorf(err, "stage %s '%s': %s", prcot_stage_kind_name(st->kind), st->title, msg);
     return -1;
 }
 
@@ -399,7 +391,7 @@ int prcot_run(reason_backend *b, const prcot_options *opt, const char *question,
         }
     }
     if (opt->method == PRCOT_METHOD_COT) {
-        out->final_answer = str_dup(out->initial_answer);
+        out->final_answer = strdup(out->initial_answer);
         if (!out->final_answer) {
             lrc_errorf(err, "prcot: out of memory");
             goto done;

@@ -105,6 +105,9 @@ typedef struct prcot_options {
 /* "cot", "reflect" or "prcot". */
 const char *prcot_method_name(prcot_method m);
 
+/* "cot", "reflection" or "synthesis", as in error messages and JSON output. */
+const char *prcot_stage_kind_name(prcot_stage_kind k);
+
 /* Parse a method name; returns 0, or -1 with err listing the valid names. */
 int prcot_method_parse(const char *name, prcot_method *m, lrc_error *err);
 

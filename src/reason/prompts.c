@@ -28,14 +28,6 @@
 static const char *const known_placeholders[] = {"question", "cot", "reflection", "reflections",
                                                  "perspective"};
 
-static char *str_dup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 static char *path_join(const char *a, const char *b) {
     size_t na = strlen(a), nb = strlen(b);
     char *p = malloc(na + nb + 2);
@@ -58,10 +50,10 @@ size_t prompts_search_dirs(char *dirs[PROMPTS_MAX_DIRS]) {
         cfg = path_join(home, ".config/lrc/" PRCOT_SUBDIR);
     if (cfg)
         dirs[n++] = cfg;
-    char *d = str_dup(LRC_DATADIR "/" PRCOT_SUBDIR);
+    char *d = strdup(LRC_DATADIR "/" PRCOT_SUBDIR);
     if (d)
         dirs[n++] = d;
-    d = str_dup(LRC_SRCDIR "/" PRCOT_SUBDIR);
+    d = strdup(LRC_SRCDIR "/" PRCOT_SUBDIR);
     if (d)
         dirs[n++] = d;
     return n;
@@ -204,7 +196,7 @@ static int parse_template(prompt_template *t, char *text, lrc_error *err) {
         body++;
         t->body_line = 3;
     }
-    t->body = str_dup(body);
+    t->body = strdup(body);
     if (!t->title || !t->body) {
         free(text);
         return lrc_errorf(err, "%s: out of memory", t->path);
@@ -338,7 +330,7 @@ int prompts_load_template(const char *name, prompt_template *t, lrc_error *err) 
     }
     free(fname);
     free_dirs(dirs, nd);
-    t->name = str_dup(name);
+    t->name = strdup(name);
     if (!t->name) {
         free(text);
         lrc_errorf(err, "%s: out of memory", t->path);

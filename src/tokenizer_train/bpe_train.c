@@ -32,6 +32,33 @@ static int oom(lrc_error *err) {
     return lrc_errorf(err, "tokenizer train: out of memory");
 }
 
+/* Reallocate data (items of elem bytes) to twice *cap items, or first items
+ * when *cap is 0, and update *cap. Returns NULL, data untouched, when out of
+ * memory. */
+static void *grow(void *data, size_t *cap, size_t elem, size_t first) {
+    size_t n = *cap ? 2 * *cap : first;
+    void *v = realloc(data, n * elem);
+    if (v)
+        *cap = n;
+    return v;
+}
+
+/* Allocate the empty (-1) slot array of a hash table for n entries: cur
+ * doubled (first when cur is 0) until it is at least 2 n, with its size in
+ * *slots. Returns NULL when out of memory. */
+static int32_t *empty_slots(size_t cur, size_t first, size_t n, size_t *slots) {
+    size_t k = cur ? 2 * cur : first;
+    while (2 * n > k)
+        k *= 2;
+    int32_t *s = malloc(k * sizeof *s);
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < k; i++)
+        s[i] = -1;
+    *slots = k;
+    return s;
+}
+
 static uint64_t fnv1a(const char *s, size_t n) {
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < n; i++) {
@@ -70,17 +97,13 @@ static void token_index(bpe_trainer *tr, int32_t id) {
 static int token_table_fit(bpe_trainer *tr, size_t n) {
     if (2 * n <= tr->n_token_slots)
         return 0;
-    size_t slots = tr->n_token_slots ? tr->n_token_slots : 1024;
-    while (2 * n > slots)
-        slots *= 2;
-    int32_t *s = malloc(slots * sizeof *s);
+    size_t slots;
+    int32_t *s = empty_slots(tr->n_token_slots, 1024, n, &slots);
     if (!s)
         return -1;
     free(tr->token_slot);
     tr->token_slot = s;
     tr->n_token_slots = slots;
-    for (size_t i = 0; i < slots; i++)
-        s[i] = -1;
     for (size_t id = 0; id < tr->n_tokens; id++)
         token_index(tr, (int32_t)id);
     return 0;
@@ -90,12 +113,10 @@ static int token_table_fit(bpe_trainer *tr, size_t n) {
 static int32_t token_add(bpe_trainer *tr, const char *s, size_t n, size_t raw_len, int32_t left,
                          int32_t right) {
     if (tr->n_tokens == tr->cap_tokens) {
-        size_t cap = tr->cap_tokens ? 2 * tr->cap_tokens : 512;
-        bpe_token *t = realloc(tr->tokens, cap * sizeof *t);
+        bpe_token *t = grow(tr->tokens, &tr->cap_tokens, sizeof *t, 512);
         if (!t)
             return -1;
         tr->tokens = t;
-        tr->cap_tokens = cap;
     }
     if (token_table_fit(tr, tr->n_tokens + 1))
         return -1;
@@ -204,14 +225,10 @@ void bpe_trainer_free(bpe_trainer *tr) {
 static int word_table_fit(bpe_trainer *tr, size_t n) {
     if (2 * n <= tr->n_word_slots)
         return 0;
-    size_t slots = tr->n_word_slots ? 2 * tr->n_word_slots : 4096;
-    while (2 * n > slots)
-        slots *= 2;
-    int32_t *s = malloc(slots * sizeof *s);
+    size_t slots;
+    int32_t *s = empty_slots(tr->n_word_slots, 4096, n, &slots);
     if (!s)
         return -1;
-    for (size_t i = 0; i < slots; i++)
-        s[i] = -1;
     size_t mask = slots - 1;
     for (size_t w = 0; w < tr->n_words; w++) {
         size_t i = tr->words[w].hash & mask;
@@ -243,12 +260,10 @@ static int word_count(bpe_trainer *tr, const char *s, size_t n) {
     if (tr->n_words >= INT32_MAX - 1)
         return -1;
     if (tr->n_words == tr->cap_words) {
-        size_t cap = tr->cap_words ? 2 * tr->cap_words : 4096;
-        bpe_word *w = realloc(tr->words, cap * sizeof *w);
+        bpe_word *w = grow(tr->words, &tr->cap_words, sizeof *w, 4096);
         if (!w)
             return -1;
         tr->words = w;
-        tr->cap_words = cap;
     }
     if (word_table_fit(tr, tr->n_words + 1))
         return -1;
@@ -417,14 +432,10 @@ static long pair_find(const merge_state *ms, int32_t a, int32_t b) {
 static int pair_table_fit(merge_state *ms, size_t n) {
     if (2 * n <= ms->n_slots)
         return 0;
-    size_t slots = ms->n_slots ? 2 * ms->n_slots : 65536;
-    while (2 * n > slots)
-        slots *= 2;
-    int32_t *s = malloc(slots * sizeof *s);
+    size_t slots;
+    int32_t *s = empty_slots(ms->n_slots, 65536, n, &slots);
     if (!s)
         return -1;
-    for (size_t i = 0; i < slots; i++)
-        s[i] = -1;
     for (size_t p = 0; p < ms->n_pairs; p++) {
         size_t i = pair_hash(ms->pairs[p].a, ms->pairs[p].b, slots - 1);
         while (s[i] >= 0)
@@ -445,12 +456,10 @@ static long pair_get(merge_state *ms, int32_t a, int32_t b) {
     if (ms->n_pairs >= INT32_MAX - 1 || pair_table_fit(ms, ms->n_pairs + 1))
         return -1;
     if (ms->n_pairs == ms->cap_pairs) {
-        size_t cap = ms->cap_pairs ? 2 * ms->cap_pairs : 65536;
-        pair_entry *v = realloc(ms->pairs, cap * sizeof *v);
+        pair_entry *v = grow(ms->pairs, &ms->cap_pairs, sizeof *v, 65536);
         if (!v)
             return -1;
         ms->pairs = v;
-        ms->cap_pairs = cap;
     }
     p = (long)ms->n_pairs++;
     ms->pairs[p] = (pair_entry){.a = a, .b = b, .stamp = (size_t)-1};
@@ -474,23 +483,19 @@ static int pair_add(merge_state *ms, int32_t a, int32_t b, int64_t delta, int32_
 
     if (!e->n_words || e->words[e->n_words - 1] != w) {
         if (e->n_words == e->cap_words) {
-            size_t cap = e->cap_words ? 2 * e->cap_words : 4;
-            int32_t *v = realloc(e->words, cap * sizeof *v);
+            int32_t *v = grow(e->words, &e->cap_words, sizeof *v, 4);
             if (!v)
                 return -1;
             e->words = v;
-            e->cap_words = cap;
         }
         e->words[e->n_words++] = w;
     }
     if (e->stamp != ms->step) {
         if (ms->n_touched == ms->cap_touched) {
-            size_t cap = ms->cap_touched ? 2 * ms->cap_touched : 1024;
-            int32_t *v = realloc(ms->touched, cap * sizeof *v);
+            int32_t *v = grow(ms->touched, &ms->cap_touched, sizeof *v, 1024);
             if (!v)
                 return -1;
             ms->touched = v;
-            ms->cap_touched = cap;
         }
         e->stamp = ms->step;
         ms->touched[ms->n_touched++] = (int32_t)p;
@@ -525,12 +530,10 @@ static void heap_sift_down(heap_entry *h, size_t n, size_t i) {
 
 static int heap_push(merge_state *ms, heap_entry e) {
     if (ms->n_heap == ms->cap_heap) {
-        size_t cap = ms->cap_heap ? 2 * ms->cap_heap : 65536;
-        heap_entry *v = realloc(ms->heap, cap * sizeof *v);
+        heap_entry *v = grow(ms->heap, &ms->cap_heap, sizeof *v, 65536);
         if (!v)
             return -1;
         ms->heap = v;
-        ms->cap_heap = cap;
     }
     size_t i = ms->n_heap++;
     ms->heap[i] = e;
@@ -679,12 +682,10 @@ static int32_t merged_token(bpe_trainer *tr, int32_t a, int32_t b, tok_buf *scra
 
 static int record_merge(bpe_trainer *tr, size_t *cap, int32_t a, int32_t b, int32_t m) {
     if (tr->n_merges == *cap) {
-        size_t n = *cap ? 2 * *cap : 1024;
-        bpe_merge *v = realloc(tr->merges, n * sizeof *v);
+        bpe_merge *v = grow(tr->merges, cap, sizeof *v, 1024);
         if (!v)
             return -1;
         tr->merges = v;
-        *cap = n;
     }
     tr->merges[tr->n_merges++] = (bpe_merge){a, b, m};
     return 0;

@@ -19,6 +19,7 @@
 
 #include <ncurses.h>
 
+#include "cmd/train_common.h"
 #include "tui/chart.h"
 #include "tui/theory.h"
 
@@ -267,8 +268,8 @@ static void draw_progress(studio *s, int y) {
     const tui_metrics *m = s->snap;
     char left[64], right[160], eta[32], el[32], bar[1024];
     double f = m->total_steps > 0 ? (double)m->last.step / (double)m->total_steps : 0;
-    studio_format_duration(eta, sizeof eta, m->last.eta_s);
-    studio_format_duration(el, sizeof el, m->last.elapsed_s);
+    train_format_duration(eta, sizeof eta, m->last.eta_s);
+    train_format_duration(el, sizeof el, m->last.elapsed_s);
     snprintf(left, sizeof left, "step %lld/%lld ", (long long)m->last.step,
              (long long)m->total_steps);
     snprintf(right, sizeof right, " %5.1f%%  %.0f tok/s  ETA %s  elapsed %s", 100 * f,

@@ -63,17 +63,6 @@ void studio_format_bytes(char *buf, size_t cap, double bytes) {
     snprintf(buf, cap, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
 }
 
-void studio_format_duration(char *buf, size_t cap, double s) {
-    if (!(s >= 0) || s > 1e9)
-        snprintf(buf, cap, "?");
-    else if (s >= 3600)
-        snprintf(buf, cap, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
-    else if (s >= 60)
-        snprintf(buf, cap, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
-    else
-        snprintf(buf, cap, "%.0fs", s);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Theme                                                                    */
 /* ------------------------------------------------------------------------ */

@@ -168,6 +168,5 @@ void studio_request_stop(studio *s);
 void studio_end_run(studio *s);
 void studio_format_count(char *buf, size_t cap, double n);
 void studio_format_bytes(char *buf, size_t cap, double bytes);
-void studio_format_duration(char *buf, size_t cap, double s);
 
 #endif
