@@ -19,15 +19,15 @@
 
 #include "core/error.h"
 
-/* Receives each streamed piece of text (not NUL-terminated). Return 0 to go
- * on; nonzero asks the backend to stop this request early, which then ends
- * with the error "cancelled". Backends that cannot stop a transfer at once
- * (http) stop delivering text and end the request as soon as they can. */
+/* Callback that receives each streamed piece of text (not NUL-terminated).
+ * Return 0 to go on. A nonzero return requests that the backend stop this
+ * request early, and the request then ends with the error "cancelled". Backends that cannot stop a
+ * transfer at once (http) stop delivering text and end the request as soon as they can. */
 typedef int (*reason_token_fn)(const char *text, size_t len, void *user);
 
 typedef struct reason_request {
-    const char *system; /* system message, or NULL for none */
-    const char *user;   /* the user message: a rendered template */
+    const char *system;       /* system message, or NULL for none */
+    const char *user;         /* the user message: a rendered template */
     reason_token_fn on_token; /* may be NULL */
     void *user_data;          /* passed to on_token */
 } reason_request;
@@ -38,7 +38,7 @@ typedef struct reason_output {
     int n_tokens;   /* tokens generated (local) or streamed pieces (http) */
     int truncated;  /* 1 when max_tokens or the context ended the text */
     double seconds; /* wall time of this request */
-    int failed;     /* 1 when err holds this request's error */
+    int failed;     /* 1 when err contains this request's error */
     lrc_error err;
 } reason_output;
 
@@ -54,7 +54,7 @@ typedef struct reason_backend reason_backend;
 
 struct reason_backend {
     const char *kind; /* "local" or "http" */
-    char *label;      /* what answers: a model path or "NAME at URL"; malloc'd */
+    char *label;      /* model that generates: a path or "NAME at URL", malloc'd */
     void *impl;
     /* Run n independent requests; outs[i] belongs to reqs[i] and is filled
      * even when another request fails. Returns 0 when all succeeded, else -1

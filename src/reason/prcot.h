@@ -120,8 +120,8 @@ int prcot_select_perspectives(const prompt_set *set, const char *list, size_t **
                               lrc_error *err);
 
 /* Run the method on question. On failure err names the stage that failed
- * ("stage reflection 'Logical consistency': ...") and out holds the stages
- * that ended before it. A synthesis without a final-answer line is an error
+ * ("stage reflection 'Logical consistency': ...") and out contains the
+ * stages that ended before it. A synthesis without a final-answer line is an error
  * naming the synthesis stage; when the synthesis was truncated, the error
  * says it was cut short instead of blaming the template. A chain of thought
  * without one is not an error for reflect and prcot (initial_answer stays
