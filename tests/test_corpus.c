@@ -336,17 +336,19 @@ static int check_steps(const char *cot) {
     return steps > 0 && ok_final ? steps : -1;
 }
 
-/* The arith attempt, logical-consistency review and synthesis: the
- * synthesis's steps are right; the review recomputes the attempt's steps in
- * right column work. Without a planted slip the attempt's steps all hold and
- * the review confirms each ("Correct.") and finds no problem. With a slip
- * the attempt's column work first fails at some step i, the review stops at
- * step i with "So A op B = C, not D. Wrong" where D is the attempt's result
- * of step i, and the synthesis's first line names step i. */
+/* The arith attempt, logical-consistency review and synthesis: after a
+ * planted mistake the synthesis's steps are right, and without one the
+ * synthesis is the review line and the final answer alone; the review recomputes the attempt's
+ * steps in right column work. Without a planted slip the attempt's steps all hold and the review
+ * confirms each ("Correct.") and finds no problem. With a slip the attempt's column work first
+ * fails at some step i, the review stops at step i with "So A op B = C, not D. Wrong" where D is
+ * the attempt's result of step i, and the synthesis's first line names step i. */
 static bool check_recheck(const corpus_task *t, bool mistake) {
     const char *review = t->reflection[CORPUS_CONSISTENCY];
     int last;
-    if (check_columns(t->synthesis, &last) < 2)
+    if (mistake ? check_columns(t->synthesis, &last) < 2
+                : strchr(t->synthesis, '\n') != strrchr(t->synthesis, '\n') ||
+                      !strstr(t->synthesis, "stands.\nFinal answer: "))
         return false;
     int attempt = check_columns(t->attempt, &last);
     int checked = check_columns(review, &last);
@@ -426,6 +428,58 @@ static char *solve_ordering(const char *question) {
             count++;
         }
     return count == 1 ? strdup(names[found]) : NULL;
+}
+
+/* The chain of an ordering's chain of thought: "Start with A, B." and then
+ * lines "X is W than Y, so Z goes first|last: LIST." Each LIST must be the
+ * previous one with Z added at that end, X and Y must stand next to each
+ * other in it, X first, and "X is W than Y" must be one of the restated
+ * facts above the chain. The "Order from" line must repeat the last LIST. */
+static bool check_chain(const char *cot) {
+    char list[160] = "", line[256];
+    const char *start = strstr(cot, "Start with ");
+    if (!start)
+        return false;
+    int added = 0;
+    for (const char *p = start; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len >= sizeof line)
+            return false;
+        memcpy(line, p, len);
+        line[len] = '\0';
+        p = eol ? eol + 1 : p + len;
+        char x[32], w[32], y[32], z[32], end[8], grown[160];
+        const char *colon = strstr(line, ": ");
+        if (strncmp(line, "Start with ", 11) == 0) {
+            snprintf(list, sizeof list, "%s", line + 11);
+        } else if (sscanf(line, "%31s is %31s than %31[^,], so %31s goes %7[a-z]:", x, w, y, z,
+                          end) == 5 &&
+                   colon) {
+            size_t n = strlen(list);
+            if (n < 2 || list[n - 1] != '.')
+                return false;
+            list[n - 1] = '\0';
+            if (strcmp(end, "first") == 0)
+                snprintf(grown, sizeof grown, "%s, %s.", z, list);
+            else
+                snprintf(grown, sizeof grown, "%s, %s.", list, z);
+            char pair[80], fact[100];
+            snprintf(pair, sizeof pair, "%s, %s", x, y);
+            snprintf(fact, sizeof fact, "%s is %s than %s", x, w, y);
+            const char *facts_end = strstr(cot, "Start with ");
+            const char *f = strstr(cot, fact);
+            if (strcmp(grown, colon + 2) != 0 || !strstr(grown, pair) || !f || f >= facts_end)
+                return false;
+            snprintf(list, sizeof list, "%s", grown);
+            added++;
+        } else if (strncmp(line, "Order from ", 11) == 0) {
+            return colon && strcmp(colon + 2, list) == 0 && added >= 1;
+        } else {
+            return false;
+        }
+    }
+    return false;
 }
 
 /* Syllogism answers by form: a "No" rule, a "Must" question and an "Is x a
@@ -558,7 +612,7 @@ static void test_family(corpus_family f) {
                 v >= 0 && atoi(t.answer) == v && check_steps(t.cot) >= 2 && check_steps(t.cot) <= 3;
         } else if (f == CORPUS_LOGIC && strstr(t.question, "Who is the ")) {
             char *who = solve_ordering(t.question);
-            solved = who && strcmp(who, t.answer) == 0;
+            solved = who && strcmp(who, t.answer) == 0 && check_chain(t.cot);
             free(who);
         } else if (f == CORPUS_LOGIC) {
             solved = strcmp(solve_syllogism(t.question), t.answer) == 0;

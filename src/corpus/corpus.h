@@ -80,7 +80,8 @@ typedef struct corpus_task {
     char *attempt;                /* the first attempt in {{cot}}: cot, or cot with the mistake */
     char *reflection[CORPUS_N_PERSPECTIVES];
     char *reflect;   /* generic reflection (reflect.txt) */
-    char *synthesis; /* one line on the reviews, then the correct chain of thought */
+    char *synthesis; /* one line on the reviews, then the correct chain of thought
+                      * (after a mistake) or the final-answer line (without one) */
 } corpus_task;
 
 /* Make one task of family f from the stream *rng, with a planted mistake in
@@ -100,7 +101,7 @@ typedef struct corpus_options {
 #define CORPUS_DEFAULT_EVAL_SIZE 50
 #define CORPUS_DEFAULT_EPISODE_FRACTION 0.2
 #define CORPUS_DEFAULT_MISTAKE_FRACTION 0.3
-#define CORPUS_VERSION 2
+#define CORPUS_VERSION 3
 
 /* Return the default --size for an episode fraction: training tasks for
  * about 40 MB of train.jsonl, rounded to a thousand. The divisor is the

@@ -4,10 +4,9 @@
  * Orderings chain 3 or 4 people by one relation (taller, older, faster,
  * heavier), each fact phrased either way round and the facts shuffled; the
  * question asks for the first or the last. The chain of thought restates
- * every fact in the "more" direction, writes the whole order and names the
- * answer. Planted mistakes: the fact at the answer's end read backwards
- * (caught by logical consistency) or left out (caught by information
- * completeness).
+ * every fact in the "more" direction, grows the order one fact at a time,
+ * writes the whole order and names the answer. Planted mistakes: the fact at the answer's end read
+ * backwards (caught by logical consistency) or left out (caught by information completeness).
  *
  * Syllogisms use made-up kinds ("wugs") so the answer follows from the rules
  * alone: all A are P, so x is P (yes); no A are P (no); all A are P and x is
@@ -70,15 +69,54 @@ static void order_list(text_buf *b, const char *const *names, int n) {
         text_buf_printf(b, "%s%s", i ? ", " : "", names[i]);
 }
 
+/* Write the order one fact at a time, because a small model copies a line
+ * and adds one name far more easily than it writes a whole order at once.
+ * Pair j puts order[j] above order[j + 1], and seq lists the pairs in the
+ * question's fact order. */
+static void chain_lines(text_buf *b, const ordering *o, const char *const *order, int n_order,
+                        const int *seq, int n_seq) {
+    bool used[MAX_PEOPLE] = {false};
+    int lo = seq[0], hi = seq[0] + 1; /* the first and last position in the chain */
+    used[seq[0]] = true;
+    text_buf_printf(b, "Start with %s, %s.\n", order[lo], order[hi]);
+    for (int step = 1; step < n_order - 1; step++) {
+        int j = -1;
+        for (int k = 0; k < n_seq && j < 0; k++)
+            if (!used[seq[k]] && (seq[k] == lo - 1 || seq[k] == hi))
+                j = seq[k];
+        if (j < 0)
+            break;
+        used[j] = true;
+        if (j == lo - 1) {
+            lo--;
+            text_buf_printf(b, "%s is %s than %s, so %s goes first: ", order[j], o->r->more,
+                            order[j + 1], order[j]);
+        } else {
+            hi++;
+            text_buf_printf(b, "%s is %s than %s, so %s goes last: ", order[j], o->r->more,
+                            order[j + 1], order[j + 1]);
+        }
+        order_list(b, order + lo, hi - lo + 1);
+        text_buf_puts(b, ".\n");
+    }
+}
+
 /* The chain of thought over `order` (names from most to least) with fact
  * `skip` left out and fact `flip` read backwards (-1 for none). */
 static void ordering_chain(text_buf *b, const ordering *o, const char *const *order, int n_order,
                            int skip, int flip) {
+    int seq[MAX_PEOPLE], n_seq = 0;
     for (int k = 0; k < o->n - 1; k++) {
         int i = o->fact_order[k];
-        if (i != skip)
-            fact_step(b, o, i, i == flip);
+        if (i == skip)
+            continue;
+        fact_step(b, o, i, i == flip);
+        /* Leaving out the top fact drops the top person: pairs move up. */
+        int pair = skip == 0 ? i - 1 : i;
+        if (pair >= 0 && pair < n_order - 1)
+            seq[n_seq++] = pair;
     }
+    chain_lines(b, o, order, n_order, seq, n_seq);
     text_buf_printf(b, "Order from %s to %s: ", o->r->most, o->r->least);
     order_list(b, order, n_order);
     const char *ans = o->ask_most ? order[0] : order[n_order - 1];

@@ -120,7 +120,12 @@ int corpus_task_make(corpus_family f, uint64_t *rng, bool mistake, corpus_task *
     text_buf syn;
     text_buf_init(&syn);
     if (rc == 0 && out.review && t->cot) {
-        text_buf_printf(&syn, "%s\n%s", out.review, t->cot);
+        /* Without a mistake the synthesis repeats only the answer, because a
+         * small model often slips when it copies a long chain of thought. */
+        if (mistake)
+            text_buf_printf(&syn, "%s\n%s", out.review, t->cot);
+        else
+            text_buf_printf(&syn, "%s\nFinal answer: %s", out.review, t->answer);
         rc = take_text(&syn, &t->synthesis);
     } else {
         rc = -1;
