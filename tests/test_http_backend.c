@@ -539,33 +539,66 @@ static void test_cancel(void) {
                 0);
 }
 
-static void test_retry_report(void) {
+/* Run one request against REPLIES with retries reported into SEEN and every
+ * wait capped at 0.3 s; returns http_backend_chat's status, or -2 when the
+ * mock did not start. */
+static int retry_case(const char *name, const char *replies, retry_seen *seen, http_result *res,
+                      lrc_error *err, double *secs) {
     mock m;
     tokens t = {0};
-    http_result res;
-    lrc_error err = {{0}};
-    if (mock_start(&m, "retry-report",
-                   "{\"replies\":[{\"status\":429,\"headers\":{\"Retry-After\":\"3600\"},"
-                   "\"body\":{\"error\":{\"message\":\"slow down\"}}},{\"text\":\"ok\"}]}") != 0) {
-        ok(0, "retry report: mock started");
-        return;
-    }
-    retry_seen seen = {0};
+    if (mock_start(&m, name, replies) != 0)
+        return -2;
     http_request r = make_req(&t);
     http_backend_config c = make_cfg(&m);
     c.backoff_max_s = 0.3;
     c.on_retry = on_retry;
-    c.retry_user = &seen;
+    c.retry_user = seen;
     double t0 = now_s();
-    int rc = http_backend_chat(&c, &r, &res, &err);
-    double secs = now_s() - t0;
+    int rc = http_backend_chat(&c, &r, res, err);
+    *secs = now_s() - t0;
     mock_stop(&m);
+    return rc;
+}
+
+static void test_retry_report(void) {
+    http_result res;
+    lrc_error err = {{0}};
+    retry_seen seen = {0};
+    double secs;
+    int rc = retry_case("retry-report",
+                        "{\"replies\":[{\"status\":429,\"headers\":{\"Retry-After\":\"3600\"},"
+                        "\"body\":{\"error\":{\"message\":\"slow down\"}}},{\"text\":\"ok\"}]}",
+                        &seen, &res, &err, &secs);
     ok(rc == 0 && seen.calls == 1 && seen.last.status == 429 && seen.last.attempt == 1 &&
            seen.last.max_attempts == 3,
        "retry report: one call for the one retry, status 429, attempt 1 of 3 (%d calls)",
        seen.calls);
     ok(seen.last.retry_after_s == 3600 && seen.last.wait_s == 0.3 && secs < 2.0,
        "retry report: Retry-After 3600 capped at backoff_max_s 0.3 (waited %.2f s)", secs);
+    http_result_free(&res);
+}
+
+/* Retry-After as an HTTP date an hour ahead: the wait is read from the date
+ * and capped like the seconds form. */
+static void test_retry_after_date(void) {
+    char date[64], replies[512];
+    time_t ahead = time(NULL) + 3600;
+    struct tm tm;
+    gmtime_r(&ahead, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    snprintf(replies, sizeof replies,
+             "{\"replies\":[{\"status\":503,\"headers\":{\"Retry-After\":\"%s\"},"
+             "\"body\":{\"error\":{\"message\":\"busy\"}}},{\"text\":\"ok\"}]}",
+             date);
+    http_result res;
+    lrc_error err = {{0}};
+    retry_seen seen = {0};
+    double secs;
+    int rc = retry_case("retry-date", replies, &seen, &res, &err, &secs);
+    ok(rc == 0 && seen.calls == 1, "retry date: one retry, then success (%s)", err.msg);
+    ok(seen.last.retry_after_s > 3590 && seen.last.retry_after_s <= 3600,
+       "retry date: Retry-After '%s' read as %.0f s", date, seen.last.retry_after_s);
+    ok(seen.last.wait_s == 0.3 && secs < 2.0, "retry date: the wait is capped at backoff_max_s");
     http_result_free(&res);
 }
 
@@ -694,6 +727,7 @@ int main(void) {
     test_concurrent_retry();
     test_cancel();
     test_retry_report();
+    test_retry_after_date();
     test_url_secrets();
     test_paths();
     test_bad_key();

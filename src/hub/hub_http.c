@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include "hub/hub_http.h"
+#include "net/retry_after.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -260,9 +261,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *userp) {
         r->linked_size = strtoll(tmp, NULL, 10);
     } else if (IS("retry-after")) {
         header_value(tmp, sizeof tmp, v, vlen, false);
-        char *end;
-        double s = strtod(tmp, &end);
-        if (end != tmp && s >= 0)
+        double s = retry_after_parse(tmp, time(NULL));
+        if (s >= 0)
             r->retry_after = s;
     } else if (IS("content-range")) {
         /* "bytes START-END/TOTAL" */

@@ -26,7 +26,7 @@ typedef struct hub_response {
     int64_t content_length; /* -1 when absent */
     int64_t linked_size;    /* X-Linked-Size, -1 when absent */
     int64_t range_start;    /* first byte of a 206's Content-Range, -1 when absent */
-    double retry_after;     /* Retry-After in seconds, -1 when absent */
+    double retry_after;     /* Retry-After in seconds (either form), -1 when absent */
 } hub_response;
 
 typedef struct hub_http {

@@ -12,6 +12,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "reason/http_backend.h"
+#include "net/retry_after.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -321,16 +322,12 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata) {
         return n;
     }
     if (n > 12 && strncasecmp(buf, "retry-after:", 12) == 0) {
-        char tmp[64];
+        char tmp[128];
         size_t k = n - 12 < sizeof tmp - 1 ? n - 12 : sizeof tmp - 1;
         memcpy(tmp, buf + 12, k);
         tmp[k] = '\0';
-        char *end;
-        errno = 0;
-        double v = strtod(tmp, &end);
-        while (*end && isspace((unsigned char)*end))
-            end++;
-        if (errno == 0 && *end == '\0' && v >= 0)
+        double v = retry_after_parse(tmp, time(NULL));
+        if (v >= 0)
             cx->j->retry_after = v;
     }
     return n;

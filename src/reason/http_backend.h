@@ -64,9 +64,7 @@ typedef struct http_backend_config {
     double idle_timeout_s;    /* no bytes for this long ends the transfer; 0: 60 s */
     int max_attempts;         /* tries per request for 429/5xx; 0: 4 */
     double backoff_s;         /* first retry delay, doubled each time; 0: 1 s */
-    /* NOTE: Retry-After is honoured only in its seconds form; an HTTP date falls
-     * back to the backoff. */
-    double backoff_max_s; /* cap on one delay (also on Retry-After); 0: 30 s */
+    double backoff_max_s;     /* cap on one delay (also on Retry-After); 0: 30 s */
     /* May be NULL. Once nonzero, every request stops as described at the
      * top and fails with the error "cancelled" (a SIGINT handler sets it). */
     const volatile sig_atomic_t *cancel;
