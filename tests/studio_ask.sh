@@ -41,11 +41,7 @@ tmux -L "$sock" send-keys Enter
 wait_for '6 Synthesis · [0-9.]+s' 60
 check "the synthesis pane ends with its seconds"
 screen >"$TMP/ask"
-for title in 'Chain of thought' 'Alternative solutions' 'Biases and ethics' \
-    'Information completeness' 'Logical consistency'; do
-    grep -Eq "[1-5] $title · [0-9.]+s" "$TMP/ask"
-    check "the '$title' pane ends with its seconds"
-done
+check_stage_panes "$TMP/ask"
 grep -q 'teacher: .*/teacher' "$TMP/ask"
 check "the panes are labelled with the teacher's path"
 [ "$(grep -c '│[^│ ]' "$TMP/ask")" -gt 6 ]

@@ -29,15 +29,7 @@ wait_for '^ *step [1-9][0-9]*/1000000'
 check "the progress line counts steps"
 
 # Two captures a moment apart: the step counter and the loss title move.
-screen >"$TMP/a"
-sleep 1
-wait_for 'MI per layer \(nats\), step [1-9]'
-screen >"$TMP/b"
-step_a=$(sed -n 's/^ *step \([0-9]*\)\/.*/\1/p' "$TMP/a")
-step_b=$(sed -n 's/^ *step \([0-9]*\)\/.*/\1/p' "$TMP/b")
-loss_a=$(grep -o 'loss: total [0-9.]*' "$TMP/a")
-loss_b=$(grep -o 'loss: total [0-9.]*' "$TMP/b")
-[ -n "$step_a" ] && [ "$step_b" -gt "$step_a" ] && [ -n "$loss_a" ] && [ "$loss_a" != "$loss_b" ]
+panels_moved
 check "panels change between captures (step $step_a -> $step_b, $loss_a -> $loss_b)"
 grep -q '⣀\|⠉\|⡇\|⢸\|⣿' "$TMP/b"
 check "charts are drawn in braille on a UTF-8 terminal"

@@ -102,3 +102,30 @@ wait_file() {
 current_step() {
     screen | sed -n 's/^ *step \([0-9]*\)\/.*/\1/p' | head -1
 }
+
+# panels_moved: capture the Distill screen to $TMP/a, wait, capture it to
+# $TMP/b once the MI panel has a probe, and succeed when the step counter
+# and the loss title both changed. Sets step_a, step_b, loss_a and loss_b
+# for the TAP line.
+panels_moved() {
+    screen >"$TMP/a"
+    sleep 2
+    wait_for 'MI per layer \(nats\), step [1-9]' 60 || return 1
+    screen >"$TMP/b"
+    step_a=$(sed -n 's/^ *step \([0-9]*\)\/.*/\1/p' "$TMP/a")
+    step_b=$(sed -n 's/^ *step \([0-9]*\)\/.*/\1/p' "$TMP/b")
+    loss_a=$(grep -o 'loss: total [0-9.]*' "$TMP/a")
+    loss_b=$(grep -o 'loss: total [0-9.]*' "$TMP/b")
+    [ -n "$step_a" ] && [ "$step_b" -gt "$step_a" ] && [ -n "$loss_a" ] && [ "$loss_a" != "$loss_b" ]
+}
+
+# check_stage_panes FILE: one TAP line per PR-CoT pane before the synthesis
+# (chain of thought and the four perspectives), each of which must end with
+# its seconds in the captured Ask screen FILE.
+check_stage_panes() {
+    for title in 'Chain of thought' 'Alternative solutions' 'Biases and ethics' \
+        'Information completeness' 'Logical consistency'; do
+        grep -Eq "[1-5] $title · [0-9.]+s" "$1"
+        check "the '$title' pane ends with its seconds"
+    done
+}

@@ -478,9 +478,12 @@ void setup_draw(studio *s) {
     if (s->field == FIELD_PATH)
         hub_pane_wrap(&s->term, fy + 1, 3, left - 4, y - fy - 1, TUI_DIM,
                       "a model folder or a Hub id ORG/NAME[@REV]; Enter adds it");
-    char note[64];
-    snprintf(note, sizeof note, "JSONL, text or .u32 ids");
-    draw_field(s, y++, 1, W - 2, FIELD_DATA, s->data_input, note);
+    /* An empty data field shows how to make the curriculum the bundled
+     * teacher learned from. */
+    draw_field(s, y++, 1, W - 2, FIELD_DATA, s->data_input,
+               s->data_input[0] ? "JSONL, text or .u32 ids"
+                                : "JSONL, text or .u32 ids; 'lrc corpus --out DIR' writes "
+                                  "DIR/train.jsonl");
     draw_field(s, y++, 1, W - 2, FIELD_STEPS, s->steps_text, "optimiser steps");
     draw_field(s, y++, 1, W - 2, FIELD_BATCH, s->batch_text, "sequences per step");
     draw_field(s, y++, 1, W - 2, FIELD_SEQ, s->seq_text, "tokens per sequence");
