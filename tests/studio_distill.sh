@@ -19,7 +19,7 @@ wait_for 'hidden d +48, 2 layers, 4 heads \(2 kv\) of 12'
 check "setup shows the teacher's lrc info summary"
 wait_for 'student +[0-9.K]+ parameters, [0-9.]+x smaller'
 check "setup shows the student's size at rank 16"
-wait_for 'theory \(guidance\): r\* ∝ √n; n = [0-9]+ windows of 16 tokens'
+wait_for 'theory \(guidance\): r\* ∝ √n; √n = [0-9.]+, n = [0-9]+ windows of 16 tokens'
 check "setup shows the rank advisor as guidance"
 
 tmux -L "$sock" send-keys Enter

@@ -522,7 +522,7 @@ static void check_limits(env *e, const char *user, const reference *ref) {
         reason_output outs[2];
         int rc = b->generate_many(b, reqs, 2, outs, &err);
         ok(rc == -1, "prompt longer than the context: generate_many fails");
-        ok(outs[0].failed == 1 && strstr(outs[0].err.msg, "lower --max-tokens") != NULL &&
+        ok(outs[0].failed == 1 && strstr(outs[0].err.msg, "shorter question") != NULL &&
                strstr(outs[0].err.msg, "longer context") != NULL,
            "prompt longer than the context: the error says what to do (%s)", outs[0].err.msg);
         ok(strcmp(err.msg, outs[0].err.msg) == 0,

@@ -34,7 +34,8 @@ static const char usage[] =
     "Options:\n"
     "  --theme NAME           colour theme: default, light, high-contrast, monochrome or\n"
     "                         a .theme file (default: \"theme\" in config.json, else default)\n"
-    "  --data FILE            training data: JSONL with a \"text\" field, text or .u32 ids\n"
+    "  --data FILE            training data: JSONL with a \"text\" field, text, or token\n"
+    "                         ids in a .u32 or .bin file\n"
     "  --rank R               student hidden size (default: half the teacher's)\n"
     "  --steps N              optimiser steps (default 1000)\n"
     "  --batch N              sequences per step (default 4)\n"
@@ -64,7 +65,11 @@ static const char usage[] =
     "  HF_TOKEN               access token for gated and private models; never shown\n"
     "  HF_HUB_OFFLINE         1, true, yes or on: use the cache only, download nothing\n"
     "  XDG_CONFIG_HOME        config.json and themes/ are read from $XDG_CONFIG_HOME/lrc\n"
-    "                         (default ~/.config/lrc)\n";
+    "                         (default ~/.config/lrc)\n"
+    "  XDG_STATE_HOME         the Ask screen's question history is $XDG_STATE_HOME/lrc/history\n"
+    "                         (default ~/.local/state/lrc/history)\n"
+    "  TERM, LANG, LC_ALL     colours come from the terminal type; UTF-8 locales get braille\n"
+    "                         charts, others ASCII\n";
 
 static const char *const value_options[] = {
     "--theme", "--data",    "--rank",   "--steps",       "--batch",

@@ -295,9 +295,9 @@ static int tokenize_request(const local_impl *li, const reason_request *req, int
     if (*n >= (size_t)li->max_ctx)
         return lrc_errorf(err,
                           "%s: the prompt has %zu tokens, which leaves no room in the model's "
-                          "context of %d tokens; lower --max-tokens (the earlier stages' output "
-                          "is part of this prompt), use fewer --perspectives or a model with a "
-                          "longer context",
+                          "context of %d tokens; ask a shorter question, allow fewer tokens per "
+                          "stage (the earlier stages' output is part of later prompts), use "
+                          "fewer perspectives or a model with a longer context",
                           li->model->path, *n, li->max_ctx);
     return 0;
 }

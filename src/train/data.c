@@ -247,7 +247,8 @@ static int load_u32(train_data *d, id_buf *out, int vocab_size, lrc_error *err) 
             free(buf);
             return lrc_errorf(err,
                               "%s: byte offset %zu (token %zu): id %u is outside the vocabulary "
-                              "of %d ids; the file was tokenised for another model",
+                              "of %d ids; a .u32 or .bin file must hold token ids of this "
+                              "model (rename a text file to .txt or .jsonl)",
                               d->path, i * 4, i, v, vocab_size);
         }
         out->ids[i] = (int32_t)v;

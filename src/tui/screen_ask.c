@@ -39,6 +39,7 @@
 #include "reason/backend_local.h"
 #include "reason/chat_template.h"
 #include "reason/prompts.h"
+#include "tui/hub_pane.h"
 #include "tui/live_student.h"
 #include "tui/readline_bridge.h"
 
@@ -584,7 +585,26 @@ void ask_draw(studio *s) {
     }
 
     pthread_mutex_lock(&s->ask.lock);
-    int top = 1, area = H - 4 - top;
+    /* The answer line of each side; an error may wrap over up to four rows,
+     * taken from the panes. */
+    char answer[TUI_ASK_SIDES][1200];
+    int msg_rows = 1;
+    for (size_t i = 0; i < s->ask.n_sides; i++) {
+        const tui_ask_side *sd = &s->ask.side[i];
+        int w = s->ask.n_sides == 2 ? W / 2 : W;
+        if (sd->running)
+            snprintf(answer[i], sizeof answer[i], "answer: …");
+        else if (sd->answer[0])
+            snprintf(answer[i], sizeof answer[i], "answer: %s  (%.1fs)", sd->answer, sd->seconds);
+        else
+            snprintf(answer[i], sizeof answer[i], "no answer: %.900s", sd->failed ? sd->error : "");
+        int r = hub_pane_wrap(NULL, 0, 0, w - 2, 4, TUI_ERROR, answer[i]);
+        if (r > msg_rows)
+            msg_rows = r;
+    }
+    if (msg_rows > (H - 5) / 3)
+        msg_rows = (H - 5) / 3 > 1 ? (H - 5) / 3 : 1;
+    int top = 1, area = H - 3 - msg_rows - top;
     if (s->ask.n_sides == 0) {
         tui_term_text(&s->term, top + 1, 2, W - 4, TUI_DIM,
                       "type a question and press Enter; each PR-CoT stage fills its own pane");
@@ -594,20 +614,15 @@ void ask_draw(studio *s) {
         draw_side(s, &s->ask.side[0], top, 0, area, W / 2);
         draw_side(s, &s->ask.side[1], top, W / 2, area, W - W / 2);
     }
-    for (size_t i = 0; i < s->ask.n_sides; i++) {
+    /* A transient note replaces the answer lines rather than overlapping them. */
+    for (size_t i = 0; i < s->ask.n_sides && !s->ask_note[0]; i++) {
         const tui_ask_side *sd = &s->ask.side[i];
         int x = s->ask.n_sides == 2 ? (int)i * (W / 2) : 0, w = s->ask.n_sides == 2 ? W / 2 : W;
-        if (sd->running)
-            snprintf(line, sizeof line, "answer: …");
-        else if (sd->answer[0])
-            snprintf(line, sizeof line, "answer: %s  (%.1fs)", sd->answer, sd->seconds);
-        else
-            snprintf(line, sizeof line, "no answer: %.900s", sd->failed ? sd->error : "");
-        tui_term_text(&s->term, H - 3, x + 1, w - 2,
+        hub_pane_wrap(&s->term, H - 2 - msg_rows, x + 1, w - 2, msg_rows,
                       sd->running     ? TUI_DIM
                       : sd->answer[0] ? TUI_GOOD
                                       : TUI_ERROR,
-                      line);
+                      answer[i]);
     }
     pthread_mutex_unlock(&s->ask.lock);
 
@@ -637,7 +652,7 @@ void ask_draw(studio *s) {
     mvchgat(H - 2, 10 + (int)before, 1, A_REVERSE | tui_term_attr(&s->term, TUI_VALUE), 0, NULL);
     attroff(A_REVERSE);
     if (s->ask_note[0])
-        tui_term_text(&s->term, H - 3, 1, W - 2, TUI_WARN, s->ask_note);
+        hub_pane_wrap(&s->term, H - 2 - msg_rows, 1, W - 2, msg_rows, TUI_WARN, s->ask_note);
 
     tui_term_fill(&s->term, H - 1, 0, W, TUI_STATUS);
     tui_term_text(&s->term, H - 1, 1, W - 2, TUI_STATUS,

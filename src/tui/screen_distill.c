@@ -21,6 +21,7 @@
 
 #include "cmd/train_common.h"
 #include "tui/chart.h"
+#include "tui/hub_pane.h"
 #include "tui/theory.h"
 
 #define LABEL_W 8 /* columns of y-axis labels */
@@ -283,15 +284,20 @@ static void draw_progress(studio *s, int y) {
     tui_term_text(&s->term, y, 1 + lw + (bw > 2 ? bw : 0), rw, TUI_VALUE, right);
 }
 
+/* The newest log line sits at the bottom. A long line wraps over several
+ * rows, and older lines fill what is left above it. */
 static void draw_log(studio *s, int y, int h) {
     tui_term_box(&s->term, y, 0, h, COLS, "log", false);
-    int rows = h - 2;
-    for (int i = 0; i < rows; i++) {
-        const char *line = tui_metrics_log_line(s->snap, (size_t)(rows - 1 - i));
+    int w = COLS - 4, bottom = y + h - 1;
+    for (size_t i = 0; bottom > y + 1; i++) {
+        const char *line = tui_metrics_log_line(s->snap, i);
         if (!line)
-            continue;
+            break;
         bool bad = strncmp(line, "lrc: ", 5) == 0 || strncmp(line, "warning", 7) == 0;
-        tui_term_text(&s->term, y + 1 + i, 2, COLS - 4, bad ? TUI_ERROR : TUI_NORMAL, line);
+        tui_element e = bad ? TUI_ERROR : TUI_NORMAL;
+        int need = hub_pane_wrap(NULL, 0, 0, w, bottom - (y + 1), e, line);
+        bottom -= need;
+        hub_pane_wrap(&s->term, bottom, 2, w, need, e, line);
     }
 }
 

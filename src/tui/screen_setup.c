@@ -239,6 +239,7 @@ void setup_init(studio *s) {
         add_folder_models(s, LRC_SRCDIR "/models", "bundled");
     add_cached_hub_models(s);
     add_run_students(s, o->runs ? o->runs : "runs");
+    pthread_mutex_init(&s->count.lock, NULL);
     s->hub = hub_pane_create();
     s->field = s->n_models ? FIELD_TEACHER : FIELD_PATH;
     set_default_rank(s);
@@ -267,14 +268,64 @@ static bool parse_long_text(const char *s, long min, long max, long *out) {
     return true;
 }
 
+/* Count the tokens of c->data with the tokenizer of c->model (file size / 4
+ * for .u32 and .bin ids), then store the result under the lock. */
+static void *count_main(void *arg) {
+    setup_count *c = arg;
+    tokenizer *tok = NULL;
+    lrc_error err;
+    if (tokenizer_load(&tok, c->model, &err) < 0)
+        tok = NULL;
+    train_data data;
+    memset(&data, 0, sizeof data);
+    size_t tokens = 0;
+    char error[LRC_ERROR_MAX] = "";
+    if (train_data_load(&data, c->data, DATA_FORMAT_AUTO, tok, c->vocab, &err) == 0) {
+        tokens = data.n_tokens;
+        if (tokens == 0)
+            snprintf(error, sizeof error, "the data file holds no tokens");
+    } else {
+        snprintf(error, sizeof error, "%s", err.msg);
+    }
+    train_data_free(&data);
+    if (tok)
+        tokenizer_free(tok);
+    pthread_mutex_lock(&c->lock);
+    c->tokens = tokens;
+    snprintf(c->error, sizeof c->error, "%s", error);
+    c->finished = true;
+    c->generation++;
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+/* Take the result of a finished count; it belongs to s->data_key, because
+ * the key changes only when a count starts. */
+static void collect_count(studio *s) {
+    setup_count *c = &s->count;
+    if (!c->started)
+        return;
+    pthread_mutex_lock(&c->lock);
+    bool finished = c->finished;
+    pthread_mutex_unlock(&c->lock);
+    if (!finished)
+        return;
+    pthread_join(c->thread, NULL);
+    c->started = false;
+    c->finished = false;
+    s->data_tokens = c->tokens;
+    snprintf(s->data_error, sizeof s->data_error, "%s", c->error);
+}
+
 /* Tokens in the data file for the selected teacher, counted once per
- * (teacher, data) pair: file size / 4 for .u32 ids, else the tokenised
- * text. */
+ * (teacher, data) pair on the count thread. A change while a count runs
+ * starts the next count when that one ends. */
 static void count_data_tokens(studio *s) {
+    collect_count(s);
     const studio_model *m = setup_selected(s);
     char key[sizeof s->data_key];
     snprintf(key, sizeof key, "%s\n%s", m ? m->path : "", s->data_input);
-    if (strcmp(key, s->data_key) == 0)
+    if (strcmp(key, s->data_key) == 0 || s->count.started)
         return;
     snprintf(s->data_key, sizeof s->data_key, "%s", key);
     s->data_tokens = 0;
@@ -289,19 +340,20 @@ static void count_data_tokens(studio *s) {
         snprintf(s->data_error, sizeof s->data_error, "choose a teacher to count tokens");
         return;
     }
-    tokenizer *tok = NULL;
-    lrc_error err;
-    if (tokenizer_load(&tok, m->path, &err) < 0)
-        tok = NULL;
-    train_data data;
-    memset(&data, 0, sizeof data);
-    if (train_data_load(&data, s->data_input, DATA_FORMAT_AUTO, tok, m->cfg.V, &err) == 0)
-        s->data_tokens = data.n_tokens;
-    else
-        snprintf(s->data_error, sizeof s->data_error, "%s", err.msg);
-    train_data_free(&data);
-    if (tok)
-        tokenizer_free(tok);
+    setup_count *c = &s->count;
+    snprintf(c->model, sizeof c->model, "%s", m->path);
+    snprintf(c->data, sizeof c->data, "%s", s->data_input);
+    c->vocab = m->cfg.V;
+    c->finished = false;
+    snprintf(s->data_error, sizeof s->data_error, "counting the tokens of the data file…");
+    if (pthread_create(&c->thread, NULL, count_main, c) == 0) {
+        c->started = true;
+        return;
+    }
+    /* Without a thread, count here and take the result at once. */
+    count_main(c);
+    s->data_tokens = c->tokens;
+    snprintf(s->data_error, sizeof s->data_error, "%s", c->error);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -431,10 +483,10 @@ static void draw_student(studio *s, int y, int x, int h, int w) {
     size_t n = theory_samples(s->data_tokens, (size_t)seq);
     double root = sqrt((double)n);
     studio_format_count(a, sizeof a, (double)s->data_tokens);
+    /* √n comes first, so a narrow box cuts the window count's words, never
+     * the number the next line uses. */
     snprintf(line, sizeof line,
-             "theory (guidance): r* ∝ √n; n = %zu windows of %ld tokens, "
-             "√n = %.1f",
-             n, seq, root);
+             "theory (guidance): r* ∝ √n; √n = %.1f, n = %zu windows of %ld tokens", root, n, seq);
     tui_term_text(&s->term, r++, x + 2, cw, TUI_LABEL, line);
     if (r < y + h - 1 && root > 0) {
         snprintf(line, sizeof line,
@@ -591,7 +643,15 @@ static int build_options(studio *s) {
     }
     if (!s->data_input[0]) {
         snprintf(s->setup_error, sizeof s->setup_error,
-                 "give a data file: JSONL with a \"text\" field, plain text or .u32 ids");
+                 "give a data file: JSONL with a \"text\" field, plain text, or .u32 or .bin ids");
+        return -1;
+    }
+    struct stat st;
+    if (stat(s->data_input, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(s->setup_error, sizeof s->setup_error,
+                 "data file '%.900s' not found or not a regular file; give an existing file "
+                 "('lrc corpus --out DIR' writes DIR/train.jsonl)",
+                 s->data_input);
         return -1;
     }
     o->lr = lr;
@@ -726,18 +786,25 @@ static void download_ended(studio *s, const hub_pane_view *v) {
 }
 
 uint64_t setup_poll(studio *s) {
+    pthread_mutex_lock(&s->count.lock);
+    uint64_t counted = s->count.generation;
+    pthread_mutex_unlock(&s->count.lock);
     if (!s->hub)
-        return 0;
+        return counted;
     hub_pane_view *v = malloc(sizeof *v);
     if (v && hub_pane_finish(s->hub, v))
         download_ended(s, v);
     free(v);
-    return hub_pane_version(s->hub);
+    return hub_pane_version(s->hub) + counted;
 }
 
 void setup_close(studio *s) {
     hub_pane_destroy(s->hub);
     s->hub = NULL;
+    if (s->count.started)
+        pthread_join(s->count.thread, NULL);
+    s->count.started = false;
+    pthread_mutex_destroy(&s->count.lock);
 }
 
 void setup_key(studio *s, int ch) {
@@ -771,12 +838,15 @@ void setup_key(studio *s, int ch) {
         return;
     case KEY_LEFT:
     case KEY_RIGHT:
-        if (s->field == FIELD_RANK || s->field == FIELD_TEACHER)
+        if (s->field == FIELD_RANK || s->field == FIELD_TEACHER) {
             change_rank(s, ch == KEY_LEFT ? -1 : 1);
+            s->setup_error[0] = '\0';
+        }
         return;
     case KEY_PPAGE:
     case KEY_NPAGE:
         change_rank(s, ch == KEY_PPAGE ? eighth : -eighth);
+        s->setup_error[0] = '\0';
         return;
     case KEY_ENTER:
     case '\r':
@@ -792,8 +862,10 @@ void setup_key(studio *s, int ch) {
     case KEY_BACKSPACE:
     case 127:
     case 8:
-        if (text && text[0])
+        if (text && text[0]) {
             text[strlen(text) - 1] = '\0';
+            s->setup_error[0] = '\0'; /* an edit clears the last error */
+        }
         return;
     default:
         break;
@@ -831,6 +903,7 @@ void setup_key(studio *s, int ch) {
         if (n + 1 < cap) {
             text[n] = (char)ch;
             text[n + 1] = '\0';
+            s->setup_error[0] = '\0';
         }
     }
 }

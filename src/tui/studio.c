@@ -250,7 +250,7 @@ static const char *const help_setup[] = {
     "Setup",
     "  Tab, S-Tab   next or previous field",
     "  Up, Down     choose a teacher (teacher list), or move between fields",
-    "  Left, Right  rank down or up by 1 (rank field)",
+    "  Left, Right  rank down or up by 1 (teacher list or rank field)",
     "  PgUp, PgDn   rank up or down by an eighth of the teacher's hidden size",
     "  h            half the teacher's hidden size as the rank (teacher list)",
     "  typing       edit the focused text field; Backspace deletes",

@@ -72,6 +72,22 @@ typedef struct studio_ask_job {
 /* Distill panels in Tab order. */
 enum { PANEL_LOSS, PANEL_GRAD, PANEL_MI, PANEL_SPEED, N_PANELS };
 
+/* The token count of the Setup screen's data file. It runs on its own
+ * thread, because tokenising a large file takes seconds and the screen must
+ * keep handling keys meanwhile. While `started`, only the thread writes the
+ * result fields, under the lock, and the UI leaves the inputs alone. */
+typedef struct setup_count {
+    pthread_mutex_t lock;
+    pthread_t thread;
+    bool started;        /* a thread was started and is not joined yet */
+    bool finished;       /* the thread has stored its result */
+    uint64_t generation; /* counts finished so far, part of setup_poll's version */
+    char model[4096], data[4096];
+    int vocab;
+    size_t tokens;
+    char error[LRC_ERROR_MAX];
+} setup_count;
+
 typedef struct studio {
     studio_options opt;
     tui_term term;
@@ -88,6 +104,7 @@ typedef struct studio {
     char data_key[8300]; /* teacher and data paths the token count below belongs to */
     size_t data_tokens;
     char data_error[LRC_ERROR_MAX];
+    setup_count count;
     struct hub_pane *hub; /* the Hub download pane; NULL when it could not be created */
 
     /* Run */
