@@ -123,6 +123,11 @@ void tui_ask_finish(tui_ask_store *a, size_t side, const prcot_result *r, int rc
     s->running = false;
     s->finished = true;
     s->failed = rc != 0;
+    for (size_t i = 0; i < s->n_panes; i++)
+        if (!s->panes[i].done) {
+            s->panes[i].done = true;
+            s->panes[i].failed = true;
+        }
     if (r) {
         s->seconds = r->seconds;
         if (r->final_answer)

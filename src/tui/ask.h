@@ -27,6 +27,7 @@ typedef struct tui_ask_pane {
     size_t len, cap;
     double seconds; /* set when the stage ends */
     bool done;
+    bool failed; /* the question ended before this stage did */
 } tui_ask_pane;
 
 typedef struct tui_ask_side {

@@ -549,7 +549,9 @@ static void draw_side(studio *s, const tui_ask_side *side, int y, int x, int h, 
         int this_w = (int)(i % (size_t)cols) == cols - 1 ? w - (cols - 1) * pw : pw;
         /* A narrow pane shortens the stage's name, never its seconds. */
         char when[32], title[200];
-        if (p->done)
+        if (p->failed)
+            snprintf(when, sizeof when, "failed");
+        else if (p->done)
             snprintf(when, sizeof when, "%.1fs", p->seconds);
         else
             snprintf(when, sizeof when, "running");

@@ -268,11 +268,16 @@ static void draw_title(studio *s) {
 static void draw_progress(studio *s, int y) {
     const tui_metrics *m = s->snap;
     char left[64], right[160], eta[32], el[32], bar[1024];
-    double f = m->total_steps > 0 ? (double)m->last.step / (double)m->total_steps : 0;
-    train_format_duration(eta, sizeof eta, m->last.eta_s);
+    /* Before the first step the total comes from the settings; the ETA means
+     * something only while the run goes on. */
+    long long total = m->total_steps > 0 ? (long long)m->total_steps : (long long)s->dopt.steps;
+    double f = total > 0 ? (double)m->last.step / (double)total : 0;
+    if (m->state == TUI_RUN_RUNNING || m->state == TUI_RUN_PAUSED)
+        train_format_duration(eta, sizeof eta, m->last.eta_s);
+    else
+        snprintf(eta, sizeof eta, "-");
     train_format_duration(el, sizeof el, m->last.elapsed_s);
-    snprintf(left, sizeof left, "step %lld/%lld ", (long long)m->last.step,
-             (long long)m->total_steps);
+    snprintf(left, sizeof left, "step %lld/%lld ", (long long)m->last.step, total);
     snprintf(right, sizeof right, " %5.1f%%  %.0f tok/s  ETA %s  elapsed %s", 100 * f,
              m->last.tokens_per_s, eta, el);
     int lw = (int)strlen(left), rw = (int)strlen(right), bw = COLS - 2 - lw - rw;
