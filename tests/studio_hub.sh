@@ -269,6 +269,13 @@ wait_for "invalid revision ''" 5
 check "a mistyped id says why"
 ! screen | grep -q 'tiny@ '
 check "the mistyped id is not added to the teacher list"
+# The mistyped id stays in the field for editing: erase its 9 characters.
+tmux -L "$sock" send-keys BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace
+type_id "$TMP/no-such-model"
+wait_for "model path '$TMP/no-such-model' not found" 5
+check "a local path that does not exist says so"
+! screen | grep -q 'no-such-model +\('
+check "the missing path is not added to the teacher list"
 tmux -L "$sock" send-keys Escape
 wait_file "$TMP/studio.rc" 20
 

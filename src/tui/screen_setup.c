@@ -727,6 +727,15 @@ static void add_typed_model(studio *s) {
         start_download(s);
         return;
     }
+    struct stat st;
+    if (rc == 0 && stat(s->path_input, &st) != 0) {
+        /* A path that does not exist is a typo, not a teacher to list. */
+        snprintf(s->setup_error, sizeof s->setup_error,
+                 "model path '%.900s' not found; type an existing model folder or file, or a "
+                 "Hub id ORG/NAME[@REV]",
+                 s->path_input);
+        return;
+    }
     hub_id id;
     studio_model *m;
     if (rc == 1 && hub_id_parse(&id, s->path_input, &err) == 0)
