@@ -167,6 +167,10 @@ static void draw_mi(studio *s, int y, int x, int h, int w, bool focus) {
     /* Bars on the top half, the trend of the sum below. */
     int inner = h - 2, bar_rows = inner / 2, cw = w - 2;
     size_t shown = (size_t)bar_rows < m->probe.n_layers ? (size_t)bar_rows : m->probe.n_layers;
+    /* When some layers do not fit, the last bar row holds the note instead. */
+    bool more = shown < m->probe.n_layers;
+    if (more && shown > 0)
+        shown--;
     for (size_t i = 0; i < shown; i++) {
         char lab[32], bar[512], val[32];
         snprintf(lab, sizeof lab, "L%-3zu", i);
@@ -179,10 +183,10 @@ static void draw_mi(studio *s, int y, int x, int h, int w, bool focus) {
         tui_term_text(&s->term, ry, x + 6, bw, TUI_BAR, bar);
         tui_term_text(&s->term, ry, x + 6 + bw, 9, TUI_VALUE, val);
     }
-    if (shown < m->probe.n_layers) {
-        char more[64];
-        snprintf(more, sizeof more, "+%zu layers more (zoom with z)", m->probe.n_layers - shown);
-        tui_term_text(&s->term, y + 1 + (int)shown - 1, x + 1, cw, TUI_DIM, more);
+    if (more) {
+        char note[64];
+        snprintf(note, sizeof note, "+%zu layers more (zoom with z)", m->probe.n_layers - shown);
+        tui_term_text(&s->term, y + 1 + (int)shown, x + 1, cw, TUI_DIM, note);
     }
     const tui_series *t = &m->mi_sum;
     chart_line_spec line = {t->x, t->y, t->n, TUI_SERIES2};
