@@ -25,6 +25,7 @@
 
 #include "tui/studio_internal.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -495,8 +496,21 @@ static size_t fit_bytes(const char *s, int cols) {
 }
 
 /* Draw the end of text wrapped into rows × cols at (y, x). */
-static void draw_wrapped(studio *s, int y, int x, int rows, int cols, const char *text) {
-    if (!text || rows <= 0 || cols <= 0)
+static void draw_wrapped(studio *s, int y, int x, int rows, int cols, const char *all) {
+    if (!all || rows <= 0 || cols <= 0)
+        return;
+    /* Trailing spaces and line breaks would push the text out of view, and
+     * a model early in training may write nothing else. */
+    size_t len = strlen(all);
+    while (len > 0 && isspace((unsigned char)all[len - 1]))
+        len--;
+    if (len == 0) {
+        if (all[0])
+            tui_term_text(&s->term, y, x, cols, TUI_DIM, "(only spaces and line breaks so far)");
+        return;
+    }
+    char *text = strndup(all, len);
+    if (!text)
         return;
     /* Count the wrapped lines, then skip all but the last `rows`. */
     size_t total = 0;
@@ -522,6 +536,7 @@ static void draw_wrapped(studio *s, int y, int x, int rows, int cols, const char
         if (*p == '\n')
             p++;
     }
+    free(text);
 }
 
 static void draw_side(studio *s, const tui_ask_side *side, int y, int x, int h, int w) {
