@@ -42,6 +42,8 @@ static const char usage[] =
     "  --seq N                tokens per sequence (default 256)\n"
     "  --lr X                 peak learning rate (default 0.001)\n"
     "  --warmup N             linear warmup steps (default: a tenth of the steps)\n"
+    "  --clone-weight X       weight of the summed clone losses (default 1)\n"
+    "  --init-method NAME     random or svd start of the projections (default random)\n"
     "  --probe-every N        probe MI, top-1 and perplexities every N steps, 0 for never\n"
     "                         (default 50)\n"
     "  --save-every N         checkpoint every N steps, 0 for only at the end (default 200)\n"
@@ -72,9 +74,9 @@ static const char usage[] =
     "                         charts, others ASCII\n";
 
 static const char *const value_options[] = {
-    "--theme", "--data",    "--rank",   "--steps",       "--batch",
-    "--seq",   "--lr",      "--out",    "--probe-every", "--save-every",
-    "--runs",  "--threads", "--warmup", "--endpoint",    "--model-name"};
+    "--theme",  "--data",     "--rank",        "--steps",        "--batch",      "--seq",
+    "--lr",     "--out",      "--probe-every", "--save-every",   "--runs",       "--threads",
+    "--warmup", "--endpoint", "--model-name",  "--clone-weight", "--init-method"};
 
 static int parse_value(studio_options *o, const char *a, const char *v) {
     if (v[0] == '\0') {
@@ -114,7 +116,15 @@ static int parse_value(studio_options *o, const char *a, const char *v) {
         return train_parse_long("studio", a, v, 0, INT_MAX, &o->save_every);
     else if (strcmp(a, "--warmup") == 0)
         return train_parse_long("studio", a, v, 0, INT_MAX, &o->warmup);
-    else if (strcmp(a, "--threads") == 0)
+    else if (strcmp(a, "--clone-weight") == 0)
+        return train_parse_double("studio", a, v, 0.0, false, &o->clone_weight);
+    else if (strcmp(a, "--init-method") == 0) {
+        if (strcmp(v, "random") != 0 && strcmp(v, "svd") != 0) {
+            cmd_fail("studio: --init-method '%s': expected random or svd", v);
+            return -1;
+        }
+        o->init_svd = strcmp(v, "svd") == 0;
+    } else if (strcmp(a, "--threads") == 0)
         return train_parse_long("studio", a, v, 1, 4096, &o->threads);
     else if (strcmp(a, "--probe-every") == 0) {
         if (train_parse_long("studio", a, v, 0, INT_MAX, &probe) < 0)
@@ -133,6 +143,8 @@ int cmd_studio(int argc, char **argv) {
     memset(&o, 0, sizeof o);
     o.warmup = -1;
     o.save_every = -1;
+    o.clone_weight = -1;
+    o.init_svd = -1;
     bool options_done = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

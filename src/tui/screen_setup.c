@@ -669,6 +669,12 @@ static int build_options(studio *s) {
         o->warmup = s->opt.warmup;
         o->warmup_given = true;
     }
+    if (s->opt.clone_weight >= 0)
+        o->clone_weight = s->opt.clone_weight;
+    if (s->opt.init_svd >= 0) {
+        o->svd = s->opt.init_svd == 1;
+        o->init_method_given = true;
+    }
     if (distill_options_check(o) != 0) {
         snprintf(s->setup_error, sizeof s->setup_error,
                  "settings rejected; the reason is the "

@@ -24,6 +24,8 @@ typedef struct studio_options {
     long warmup;            /* -1 for the default, a tenth of the steps */
     long save_every;        /* -1 for the default; 0 saves only at the end and on request */
     double lr;              /* 0 for the default */
+    double clone_weight;    /* -1 for the default */
+    int init_svd;           /* -1 for the default, 0 random, 1 svd */
     const char *endpoint;   /* --endpoint URL for Ask, or NULL for config.json's "endpoint" */
     const char *model_name; /* --model-name, sent to the endpoint */
 } studio_options;
