@@ -74,8 +74,8 @@ wait_for '6 Synthesis · [0-9.]+s' 120
 check "the synthesis pane ends with its seconds"
 screen >"$TMP/ask"
 check_stage_panes "$TMP/ask"
-# The bundled teacher's chain of thought gets this question right (as in
-# tests/bundled_teacher.sh); its reviews may still change the final answer.
+# The bundled teacher's chain of thought gets this question right, as in
+# tests/bundled_teacher.sh. Its reviews may still change the final answer.
 grep -q "^│Final answer: $answer " "$TMP/ask" ||
     { grep 'answer' "$TMP/ask" | sed 's/^/# screen: /' && false; }
 check "the chain-of-thought pane ends with the right answer, $answer"

@@ -336,13 +336,14 @@ static int check_steps(const char *cot) {
     return steps > 0 && ok_final ? steps : -1;
 }
 
-/* The arith attempt, logical-consistency review and synthesis: after a
- * planted mistake the synthesis's steps are right, and without one the
- * synthesis is the review line and the final answer alone; the review recomputes the attempt's
- * steps in right column work. Without a planted slip the attempt's steps all hold and the review
- * confirms each ("Correct.") and finds no problem. With a slip the attempt's column work first
- * fails at some step i, the review stops at step i with "So A op B = C, not D. Wrong" where D is
- * the attempt's result of step i, and the synthesis's first line names step i. */
+/* The arith attempt, logical-consistency review and synthesis. After a
+ * planted mistake the synthesis's steps are right. Without one the
+ * synthesis is the review line and the final answer alone. The review
+ * recomputes the attempt's steps in right column work. Without a planted slip the attempt's steps
+ * all hold and the review confirms each ("Correct.") and finds no problem. With a slip the
+ * attempt's column work first fails at some step i, the review stops at step i with "So A op B = C,
+ * not D. Wrong" where D is the attempt's result of step i, and the synthesis's first line names
+ * step i. */
 static bool check_recheck(const corpus_task *t, bool mistake) {
     const char *review = t->reflection[CORPUS_CONSISTENCY];
     int last;
@@ -430,11 +431,11 @@ static char *solve_ordering(const char *question) {
     return count == 1 ? strdup(names[found]) : NULL;
 }
 
-/* The chain of an ordering's chain of thought: "Start with A, B." and then
- * lines "X is W than Y, so Z goes first|last: LIST." Each LIST must be the
- * previous one with Z added at that end, X and Y must stand next to each
- * other in it, X first, and "X is W than Y" must be one of the restated
- * facts above the chain. The "Order from" line must repeat the last LIST. */
+/* Check an ordering's chain lines: "Start with A, B.", then lines "X is W
+ * than Y, so Z goes first|last: LIST." Each LIST is the previous one with Z
+ * added at that end, with X just before Y in it. "X is W than Y" must be
+ * one of the restated facts above the chain, and the "Order from" line
+ * must repeat the last LIST. */
 static bool check_chain(const char *cot) {
     char list[160] = "", line[256];
     const char *start = strstr(cot, "Start with ");

@@ -539,8 +539,8 @@ static void test_cancel(void) {
                 0);
 }
 
-/* Run one request against REPLIES with retries reported into SEEN and every
- * wait capped at 0.3 s; returns http_backend_chat's status, or -2 when the
+/* Run one request against REPLIES, reporting retries into SEEN and capping
+ * every wait at 0.3 s. Returns http_backend_chat's status, or -2 when the
  * mock did not start. */
 static int retry_case(const char *name, const char *replies, retry_seen *seen, http_result *res,
                       lrc_error *err, double *secs) {

@@ -69,9 +69,9 @@ static void order_list(text_buf *b, const char *const *names, int n) {
         text_buf_printf(b, "%s%s", i ? ", " : "", names[i]);
 }
 
-/* Write the order one fact at a time, because a small model copies a line
- * and adds one name far more easily than it writes a whole order at once.
- * Pair j puts order[j] above order[j + 1], and seq lists the pairs in the
+/* Write the order one fact at a time, so that each line copies the one
+ * before and adds one name instead of writing a whole order at once. Pair j
+ * puts order[j] above order[j + 1], and seq lists the pairs in the
  * question's fact order. */
 static void chain_lines(text_buf *b, const ordering *o, const char *const *order, int n_order,
                         const int *seq, int n_seq) {

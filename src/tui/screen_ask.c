@@ -602,8 +602,8 @@ void ask_draw(studio *s) {
     }
 
     pthread_mutex_lock(&s->ask.lock);
-    /* The answer line of each side; an error may wrap over up to four rows,
-     * taken from the panes. */
+    /* Build each side's answer line. An error may wrap over up to four rows,
+     * which the panes give up. */
     char answer[TUI_ASK_SIDES][1200];
     int msg_rows = 1;
     for (size_t i = 0; i < s->ask.n_sides; i++) {

@@ -167,7 +167,7 @@ static void draw_mi(studio *s, int y, int x, int h, int w, bool focus) {
     /* Bars on the top half, the trend of the sum below. */
     int inner = h - 2, bar_rows = inner / 2, cw = w - 2;
     size_t shown = (size_t)bar_rows < m->probe.n_layers ? (size_t)bar_rows : m->probe.n_layers;
-    /* When some layers do not fit, the last bar row holds the note instead. */
+    /* When some layers do not fit, the last bar row shows the note instead. */
     bool more = shown < m->probe.n_layers;
     if (more && shown > 0)
         shown--;
@@ -272,8 +272,8 @@ static void draw_title(studio *s) {
 static void draw_progress(studio *s, int y) {
     const tui_metrics *m = s->snap;
     char left[64], right[160], eta[32], el[32], bar[1024];
-    /* Before the first step the total comes from the settings; the ETA means
-     * something only while the run goes on. */
+    /* Before the first step the total comes from the settings. The ETA is
+     * shown only while the run goes on. */
     long long total = m->total_steps > 0 ? (long long)m->total_steps : (long long)s->dopt.steps;
     double f = total > 0 ? (double)m->last.step / (double)total : 0;
     if (m->state == TUI_RUN_RUNNING || m->state == TUI_RUN_PAUSED)

@@ -299,7 +299,7 @@ static void *count_main(void *arg) {
     return NULL;
 }
 
-/* Take the result of a finished count; it belongs to s->data_key, because
+/* Take the result of a finished count. It belongs to s->data_key, because
  * the key changes only when a count starts. */
 static void collect_count(studio *s) {
     setup_count *c = &s->count;

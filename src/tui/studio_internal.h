@@ -72,10 +72,10 @@ typedef struct studio_ask_job {
 /* Distill panels in Tab order. */
 enum { PANEL_LOSS, PANEL_GRAD, PANEL_MI, PANEL_SPEED, N_PANELS };
 
-/* The token count of the Setup screen's data file. It runs on its own
- * thread, because tokenising a large file takes seconds and the screen must
- * keep handling keys meanwhile. While `started`, only the thread writes the
- * result fields, under the lock, and the UI leaves the inputs alone. */
+/* The token count of the Setup screen's data file, made on its own thread
+ * because tokenising a large file takes seconds. While `started`, only the
+ * thread writes the result fields (under the lock), and the UI leaves the
+ * inputs alone. */
 typedef struct setup_count {
     pthread_mutex_t lock;
     pthread_t thread;
