@@ -1,13 +1,14 @@
 #!/bin/sh
 # The bundled teacher (models/prcot-teacher-5m): an ordinary Hugging Face
 # folder under 25 MB that `lrc info` reads. With greedy decoding it answers
-# held-out arithmetic questions of the default curriculum (`lrc corpus`,
-# seed 1) with a right chain of thought: every column step and every
-# "So A op B = C." line is recomputed here. models/README.md shows the
-# first question's answer, and 2 of the first 5 were right when it was
-# written. `lrc eval` with plain chain of thought must stay within 3 tasks
-# of the arith and logic scores there (31/50 and 24/50). The margin is there
-# because another thread count may break near-ties differently.
+# held-out arithmetic questions of the default curriculum (`lrc corpus`)
+# with right numbers: every column step and every "So A op B = C."
+# line is recomputed here. models/README.md shows the first question's
+# answer; 3 of the first 5 had right numbers when it was written, and none
+# repeated every sentence of its question right. `lrc eval` with plain
+# chain of thought must stay within 3 tasks of the arith and logic scores
+# there (38/50 and 24/50). The margin is there because another thread count
+# may break near-ties differently.
 . "$LRC_TESTDATA/lib.sh"
 teacher="$LRC_TESTDATA/../models/prcot-teacher-5m"
 [ -f "$teacher/model.safetensors" ] || skip_all "no bundled teacher in $teacher"
@@ -34,16 +35,30 @@ for line in open(sys.argv[1]):
 [ "$(wc -l <"$TMP/arith")" -eq 5 ]
 check "the held-out tasks hold five arithmetic questions"
 
-# check_chain FILE ANSWER: every "ones/tens/hundreds: X op Y = Z" line is
-# right, every "So A op B = C." line is right, there is at least one, and the
-# last line is "Final answer: ANSWER".
+# check_chain FILE ANSWER QUESTION: every "ones/tens/hundreds: X op Y = Z"
+# line is right, every "So A op B = C." line is right, there is at least
+# one, and the last line is "Final answer: ANSWER" (else exit 1). Exit 3
+# when all of that is true but a "Step i: LABEL: A op B." line does not repeat a
+# sentence of QUESTION in the question's order (nor is "NAME adds them"
+# after a purchase of boxes): the numbers are right and the words are not.
 cat >"$TMP/chain.py" <<'PY'
 import re, sys
 text = open(sys.argv[1], encoding="utf-8").read().strip()
 want = sys.argv[2]
+sentences = [s[:-1] for s in re.findall(r"[^.?]+[.?]", sys.argv[3])]
+sentences = [s.strip() for s in sentences]
+name = sys.argv[3].split()[0]
 ops = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "×": lambda a, b: a * b}
 steps = 0
+last = -1
+wording = ""
 for line in text.splitlines():
+    m = re.fullmatch(r"Step \d+: (.*): \d+ [-+×] \d+\.", line)
+    if m and m.group(1) != name + " adds them" and not wording:
+        if m.group(1) in sentences[last + 1:]:
+            last = sentences.index(m.group(1), last + 1)
+        else:
+            wording = "step that names no later sentence of the question: " + line
     m = re.fullmatch(r"So (\d+) ([-+×]) (\d+) = (\d+)\.", line)
     if m:
         a, op, b, c = m.groups()
@@ -59,28 +74,40 @@ if steps == 0:
     sys.exit("no step line in: " + text)
 if text.splitlines()[-1] != "Final answer: " + want:
     sys.exit("last line is not 'Final answer: %s': %s" % (want, text.splitlines()[-1]))
+if wording:
+    print(wording, file=sys.stderr)
+    sys.exit(3)
 PY
 
 n=0
-right=0
+numbers=0
+whole=0
 while IFS="$(printf '\t')" read -r q a; do
     n=$((n + 1))
-    prompt=$(printf '<|im_start|>user\nQuestion: %s\n\nAnswer the question above. Think step by step: write each step of your\nreasoning on its own line. End with exactly one last line of the form\nFinal answer: <your answer>\n<|im_end|>\n<|im_start|>assistant\n' "$q")
+    # The line break after "assistant" stays outside $(...), which drops it.
+    prompt="$(printf '<|im_start|>user\nQuestion: %s\n\nAnswer the question above. Think step by step: write each step of your\nreasoning on its own line. End with exactly one last line of the form\nFinal answer: <your answer>\n<|im_end|>\n<|im_start|>assistant' "$q")
+"
     "$LRC" generate "$teacher" --prompt "$prompt" --temperature 0 -n 400 --threads 1 \
         >"$TMP/gen$n" 2>"$TMP/gen$n.err"
-    if "$PY" "$TMP/chain.py" "$TMP/gen$n" "$a" 2>"$TMP/chain$n.err"; then
-        right=$((right + 1))
-        echo "# held-out question $n: right chain, answer $a"
-    else
-        echo "# held-out question $n: $(cat "$TMP/chain$n.err")"
-    fi
+    rc=0
+    "$PY" "$TMP/chain.py" "$TMP/gen$n" "$a" "$q" 2>"$TMP/chain$n.err" || rc=$?
+    case $rc in
+    0) whole=$((whole + 1)) numbers=$((numbers + 1))
+       echo "# held-out question $n: right chain, answer $a" ;;
+    3) numbers=$((numbers + 1))
+       echo "# held-out question $n: numbers and answer $a right; $(cat "$TMP/chain$n.err")" ;;
+    *) echo "# held-out question $n: $(cat "$TMP/chain$n.err")" ;;
+    esac
     if [ "$n" -eq 1 ]; then
-        "$PY" "$TMP/chain.py" "$TMP/gen1" "$a" 2>/dev/null
-        check "greedy generate answers held-out question 1 with a right chain ($a)"
+        [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ]
+        check "greedy generate answers held-out question 1 with right numbers ($a)"
     fi
 done <"$TMP/arith"
-[ "$right" -ge 2 ]
-check "greedy generate gets at least 2 of 5 held-out arithmetic chains right ($right)"
+[ "$numbers" -ge 3 ]
+check "greedy generate gets the numbers of at least 3 of 5 held-out arithmetic chains right ($numbers)"
+# Not yet a check: this teacher swaps names (models/README.md), so none of
+# the five repeats every sentence right. Raise it to a check once one does.
+echo "# chains right word for word: $whole of 5"
 
 # Plain chain of thought on the held-out arith and logic tasks.
 "$PY" -c '
@@ -97,7 +124,7 @@ r = json.load(open(sys.argv[1]))
 cot = [m for m in r["methods"] if m["method"] == "cot"][0]
 row = [f for f in cot["families"] if f["family"] == sys.argv[2]][0]
 print(row["correct"], row["n"])
-want = {"arith": 31, "logic": 24}[sys.argv[2]]
+want = {"arith": 38, "logic": 24}[sys.argv[2]]
 sys.exit(0 if row["n"] == 50 and row["correct"] >= want - 3 else 1)' "$TMP/out" "$family" >"$TMP/acc" 2>&1
     check "chain-of-thought score on $family stays near models/README.md's ($(cat "$TMP/acc"))"
 done

@@ -431,8 +431,8 @@ static char *solve_ordering(const char *question) {
     return count == 1 ? strdup(names[found]) : NULL;
 }
 
-/* Check an ordering's chain lines: "Start with A, B.", then lines "X is W
- * than Y, so Z goes first|last: LIST." Each LIST is the previous one with Z
+/* Check an ordering's chain lines: "Start with A, B.", then lines "Next, X
+ * is W than Y, so Z goes first|last: LIST." Each LIST is the previous one with Z
  * added at that end, with X just before Y in it. "X is W than Y" must be
  * one of the restated facts above the chain, and the "Order from" line
  * must repeat the last LIST. */
@@ -454,8 +454,8 @@ static bool check_chain(const char *cot) {
         const char *colon = strstr(line, ": ");
         if (strncmp(line, "Start with ", 11) == 0) {
             snprintf(list, sizeof list, "%s", line + 11);
-        } else if (sscanf(line, "%31s is %31s than %31[^,], so %31s goes %7[a-z]:", x, w, y, z,
-                          end) == 5 &&
+        } else if (sscanf(line, "Next, %31s is %31s than %31[^,], so %31s goes %7[a-z]:", x, w, y,
+                          z, end) == 5 &&
                    colon) {
             size_t n = strlen(list);
             if (n < 2 || list[n - 1] != '.')

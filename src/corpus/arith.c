@@ -5,11 +5,12 @@
  * calculation, every value stays in 0..999 (0..99 in three-step problems)
  * and multiplication is always by one digit.
  *
- * The chain of thought names each step in words with its calculation, works
- * it column by column from the ones, one line per column, and restates the
- * whole result; then "Final answer: c":
+ * Each step of the chain of thought repeats its sentence from the question
+ * and gives its calculation. It works the calculation column by column from
+ * the ones, one line per column, and restates the whole result. The chain
+ * ends with "Final answer: c":
  *
- *   Step 2: Tom buys 18 more: 37 + 18.
+ *   Step 2: Tom buys 18 more pears: 37 + 18.
  *   ones: 7+8=15, write 5 carry 1.
  *   tens: 3+1+1=5, write 5.
  *   So 37 + 18 = 55.
@@ -258,43 +259,6 @@ static int run(const arith_problem *p, int wrong, const arith_slip *slip, bool d
     return v;
 }
 
-/* Write what happens in a step, the <label> of "Step i: <label>: a + b." */
-static void step_label(text_buf *b, const arith_problem *p, const arith_step *s) {
-    const arith_op *o = &p->ops[s->op_index];
-    switch (o->kind) {
-    case OP_START:
-        break;
-    case OP_BOXES_START:
-        text_buf_printf(b, "%s has %d %s with %d in each", p->name, o->x, p->boxes, o->y);
-        break;
-    case OP_ADD:
-        if (o->verb == 0)
-            text_buf_printf(b, "%s buys %d more", p->name, o->x);
-        else if (o->verb == 1)
-            text_buf_printf(b, "%s finds %d more", p->name, o->x);
-        else
-            text_buf_printf(b, "%s gives %s %d more", p->other[s->op_index], p->name, o->x);
-        break;
-    case OP_SUB:
-        if (o->verb == 0)
-            text_buf_printf(b, "%s gives %d to %s", p->name, o->x, p->other[s->op_index]);
-        else if (o->verb == 1)
-            text_buf_printf(b, "%s loses %d", p->name, o->x);
-        else
-            text_buf_printf(b, "%s sells %d", p->name, o->x);
-        break;
-    case OP_MUL:
-        text_buf_puts(b, o->x == 2 ? "the number doubles" : "the number triples");
-        break;
-    case OP_BOXES_ADD:
-        if (s->second)
-            text_buf_printf(b, "%s adds them", p->name);
-        else
-            text_buf_printf(b, "%s buys %d %s with %d in each", p->name, o->x, p->boxes, o->y);
-        break;
-    }
-}
-
 /* The question's sentence for operation i, with its final period. */
 static void op_sentence(text_buf *b, const arith_problem *p, int i) {
     const arith_op *o = &p->ops[i];
@@ -330,6 +294,19 @@ static void op_sentence(text_buf *b, const arith_problem *p, int i) {
                         p->obj, p->box);
         break;
     }
+}
+
+/* Write the <label> of "Step i: <label>: a + b.": the question's sentence
+ * without its period, because a small model learns to copy words sooner
+ * than to paraphrase them. The sum after a box purchase is "<name> adds
+ * them". */
+static void step_label(text_buf *b, const arith_problem *p, const arith_step *s) {
+    if (s->second) {
+        text_buf_printf(b, "%s adds them", p->name);
+        return;
+    }
+    op_sentence(b, p, s->op_index);
+    text_buf_trim(b, 1);
 }
 
 /* A short name of the fact, for the completeness review's list. */

@@ -4,9 +4,13 @@
  * Orderings chain 3 or 4 people by one relation (taller, older, faster,
  * heavier), each fact phrased either way round and the facts shuffled; the
  * question asks for the first or the last. The chain of thought restates
- * every fact in the "more" direction, grows the order one fact at a time,
- * writes the whole order and names the answer. Planted mistakes: the fact at the answer's end read
- * backwards (caught by logical consistency) or left out (caught by information completeness).
+ * every fact in the "more" direction ("Fact: ..."), grows the order one fact
+ * at a time ("Next, ..."), writes the whole order and names the answer. No
+ * ordering line starts with a name: a name after a space is the same token
+ * as in the question, so the model can copy it instead of mapping one token
+ * to another. Planted mistakes: the fact at the answer's end read backwards
+ * (caught by logical consistency) or left out (caught by information
+ * completeness).
  *
  * Syllogisms use made-up kinds ("wugs") so the answer follows from the rules
  * alone: all A are P, so x is P (yes); no A are P (no); all A are P and x is
@@ -58,10 +62,10 @@ static void fact_text(text_buf *b, const ordering *o, int i) {
 static void fact_step(text_buf *b, const ordering *o, int i, bool reversed) {
     const char *hi = reversed ? o->p[i + 1] : o->p[i], *lo = reversed ? o->p[i] : o->p[i + 1];
     if (o->as_less[i])
-        text_buf_printf(b, "%s is %s than %s, so %s is %s than %s.\n", o->p[i + 1], o->r->less,
-                        o->p[i], hi, o->r->more, lo);
+        text_buf_printf(b, "Fact: %s is %s than %s, so %s is %s than %s.\n", o->p[i + 1],
+                        o->r->less, o->p[i], hi, o->r->more, lo);
     else
-        text_buf_printf(b, "%s is %s than %s.\n", hi, o->r->more, lo);
+        text_buf_printf(b, "Fact: %s is %s than %s.\n", hi, o->r->more, lo);
 }
 
 static void order_list(text_buf *b, const char *const *names, int n) {
@@ -89,11 +93,11 @@ static void chain_lines(text_buf *b, const ordering *o, const char *const *order
         used[j] = true;
         if (j == lo - 1) {
             lo--;
-            text_buf_printf(b, "%s is %s than %s, so %s goes first: ", order[j], o->r->more,
+            text_buf_printf(b, "Next, %s is %s than %s, so %s goes first: ", order[j], o->r->more,
                             order[j + 1], order[j]);
         } else {
             hi++;
-            text_buf_printf(b, "%s is %s than %s, so %s goes last: ", order[j], o->r->more,
+            text_buf_printf(b, "Next, %s is %s than %s, so %s goes last: ", order[j], o->r->more,
                             order[j + 1], order[j + 1]);
         }
         order_list(b, order + lo, hi - lo + 1);
