@@ -7,9 +7,10 @@ Each folder holds config.json, model.safetensors (F32) and tokenizer.json.
 For each, print the mean cosine similarity over all pairs of input
 embeddings in three groups of tokens. The groups are the 40 person names of
 `lrc corpus` (with their leading space, as in a question), 12 of its
-objects, and the ten digits. A high figure for the names (near 0.8) means the model
-keeps them close together and cannot tell them apart, so it cannot copy a
-name from the question; models/README.md tracks it over a run.
+objects, and the ten digits. A high figure for the names means that the model keeps
+them close together and cannot tell them apart, so it cannot copy a name
+from the question. models/README.md gives the figures of the bundled
+teacher and of step checkpoints.
 
 It needs numpy, which Debian's python3-numpy provides.
 """

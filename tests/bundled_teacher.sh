@@ -45,8 +45,7 @@ cat >"$TMP/chain.py" <<'PY'
 import re, sys
 text = open(sys.argv[1], encoding="utf-8").read().strip()
 want = sys.argv[2]
-sentences = [s[:-1] for s in re.findall(r"[^.?]+[.?]", sys.argv[3])]
-sentences = [s.strip() for s in sentences]
+sentences = [s[:-1].strip() for s in re.findall(r"[^.?]+[.?]", sys.argv[3])]
 name = sys.argv[3].split()[0]
 ops = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "×": lambda a, b: a * b}
 steps = 0
@@ -84,7 +83,8 @@ numbers=0
 whole=0
 while IFS="$(printf '\t')" read -r q a; do
     n=$((n + 1))
-    # The line break after "assistant" stays outside $(...), which drops it.
+    # $(...) drops trailing line breaks, so the one after "assistant" is
+    # added outside it.
     prompt="$(printf '<|im_start|>user\nQuestion: %s\n\nAnswer the question above. Think step by step: write each step of your\nreasoning on its own line. End with exactly one last line of the form\nFinal answer: <your answer>\n<|im_end|>\n<|im_start|>assistant' "$q")
 "
     "$LRC" generate "$teacher" --prompt "$prompt" --temperature 0 -n 400 --threads 1 \

@@ -432,8 +432,8 @@ static char *solve_ordering(const char *question) {
 }
 
 /* Check an ordering's chain lines: "Start with A, B.", then lines "Next, X
- * is W than Y, so Z goes first|last: LIST." Each LIST is the previous one with Z
- * added at that end, with X just before Y in it. "X is W than Y" must be
+ * is W than Y, so Z goes first|last: LIST." Each LIST is the previous one
+ * with Z added at that end, with X just before Y in it. "X is W than Y" must be
  * one of the restated facts above the chain, and the "Order from" line
  * must repeat the last LIST. */
 static bool check_chain(const char *cot) {

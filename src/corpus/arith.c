@@ -297,9 +297,9 @@ static void op_sentence(text_buf *b, const arith_problem *p, int i) {
 }
 
 /* Write the <label> of "Step i: <label>: a + b.": the question's sentence
- * without its period, because a small model learns to copy words sooner
- * than to paraphrase them. The sum after a box purchase is "<name> adds
- * them". */
+ * without its period. The sum after a box purchase is "<name> adds them".
+ * models/README.md shows the bundled teacher copying these words, where its
+ * predecessor swapped them in paraphrases. */
 static void step_label(text_buf *b, const arith_problem *p, const arith_step *s) {
     if (s->second) {
         text_buf_printf(b, "%s adds them", p->name);
