@@ -274,8 +274,28 @@ check "--init with --init-method is a usage error naming both"
 check "an empty --out is a usage error"
 "$LRC" distill --teacher "$teacher" --rank 12 --data "$lrc_data/cli_data.u32" --schedule foo \
     --out "$TMP/sched" >"$TMP/out" 2>"$TMP/err"
-[ $? -eq 2 ] && grep -q -- "--schedule: 'foo' is not one of cosine, linear, constant" "$TMP/err"
-check "an unknown --schedule lists the three names"
+[ $? -eq 2 ] &&
+    grep -q -- "--schedule: 'foo' is not one of cosine, linear, constant, wsd" "$TMP/err"
+check "an unknown --schedule lists the four names"
+# shellcheck disable=SC2086
+ok "wsd: 10 steps, the last 4 decaying" "$LRC" distill $run_flags --schedule wsd --decay-steps 4 \
+    --steps 10 --out "$TMP/wsd"
+"$py" - "$TMP/wsd" >"$TMP/cmp" 2>&1 <<'PY'
+import json, sys
+run = sys.argv[1]
+settings = json.load(open(run + "/run.json"))
+assert settings["schedule"] == "wsd", settings
+assert settings["decay_steps"] == 4, settings
+lrs = [json.loads(l)["lr"] for l in open(run + "/metrics.jsonl") if '"type":"step"' in l]
+expect = [0.005] + [0.01] * 5 + [0.0075, 0.005, 0.0025, 0.0]
+assert len(lrs) == 10, lrs
+assert all(abs(a - b) < 1e-12 for a, b in zip(lrs, expect)), lrs
+PY
+check "wsd: run.json records 4 decay steps; the rate holds at 0.01, then falls to 0"
+"$LRC" distill --teacher "$teacher" --rank 12 --data "$lrc_data/cli_data.u32" --decay-steps 3 \
+    --out "$TMP/sched" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] && grep -q -- "--decay-steps applies only to --schedule wsd" "$TMP/err"
+check "--decay-steps without --schedule wsd is a usage error"
 "$LRC" pretrain --resume "$TMP/golden" --steps 8 >"$TMP/out" 2>"$TMP/err"
 [ $? -eq 1 ] &&
     grep -q "$TMP/golden was made by lrc distill; use lrc distill --resume $TMP/golden" "$TMP/err"

@@ -4,6 +4,8 @@
 # - Learning: the first step's loss is ln(128) within 0.2 (a near-uniform
 #   softmax at the 0.02 init), and the last steps' loss is at least 2 nats
 #   lower; the probe's perplexity falls too.
+# - wsd: the constant run's steps until its decay starts, then the rate
+#   falls linearly to 0.
 # - Resume: 30 steps straight and 12 plus 18 with --resume write the same
 #   metrics.jsonl, apart from the wall-clock fields. --resume rejects a
 #   changed setting and a config file edited since the start.
@@ -79,6 +81,31 @@ for p in probes:
 assert probes[-1]["ppl_student"] < probes[0]["ppl_student"] / 4, probes
 PY
 check "the loss falls from ln(128) by more than 2 nats; probe perplexity falls"
+sed 's/^/# /' "$TMP/cmp"
+
+# --- wsd: the constant run's steps until the decay, then a linear fall to 0 ---
+# shellcheck disable=SC2086
+ok "30 steps of wsd with 10 decay steps" "$LRC" pretrain $run_flags --schedule wsd \
+    --decay-steps 10 --steps 30 --out "$TMP/wsd"
+"$py" - "$TMP/straight/metrics.jsonl" "$TMP/wsd/metrics.jsonl" "$TMP/wsd/run.json" \
+    >"$TMP/cmp" 2>&1 <<'PY'
+import json, sys
+def steps(path):
+    return [json.loads(l) for l in open(path) if '"type":"step"' in l]
+const, wsd = steps(sys.argv[1]), steps(sys.argv[2])
+settings = json.load(open(sys.argv[3]))
+assert settings["schedule"] == "wsd", settings
+assert settings["decay_steps"] == 10, settings
+assert len(wsd) == 30
+for a, b in zip(const[:20], wsd[:20]):
+    assert (a["loss"], a["lr"], a["grad_norm"]) == (b["loss"], b["lr"], b["grad_norm"]), (a, b)
+expect = [0.01 * (1 - i / 10) for i in range(1, 11)]
+got = [r["lr"] for r in wsd[20:]]
+assert all(abs(g - e) < 1e-12 for g, e in zip(got, expect)), got
+assert wsd[-1]["lr"] == 0, wsd[-1]
+print("wsd: steps 1-20 match constant; decay rates", " ".join("%.3g" % g for g in got))
+PY
+check "wsd: steps 1-20 equal the constant run's, then the rate falls by 0.001 a step to 0"
 sed 's/^/# /' "$TMP/cmp"
 fails_resume_change() {
     "$LRC" pretrain --resume "$TMP/split" --batch 4 >"$TMP/out" 2>"$TMP/err"
@@ -181,8 +208,19 @@ check "a missing --out is a usage error"
 check "an empty --out is a usage error"
 "$LRC" pretrain --config "$config" --tokenizer "$tok" --data "$text" --schedule foo \
     --out "$TMP/sched" >"$TMP/out" 2>"$TMP/err"
-[ $? -eq 2 ] && grep -q -- "--schedule: 'foo' is not one of cosine, linear, constant" "$TMP/err"
-check "an unknown --schedule lists the three names"
+[ $? -eq 2 ] &&
+    grep -q -- "--schedule: 'foo' is not one of cosine, linear, constant, wsd" "$TMP/err"
+check "an unknown --schedule lists the four names"
+"$LRC" pretrain --config "$config" --tokenizer "$tok" --data "$text" --decay-steps 5 \
+    --out "$TMP/sched" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
+    grep -q -- "--decay-steps applies only to --schedule wsd" "$TMP/err" && [ ! -e "$TMP/sched" ]
+check "--decay-steps without --schedule wsd is a usage error"
+"$LRC" pretrain --config "$config" --tokenizer "$tok" --data "$text" --schedule wsd \
+    --steps 20 --warmup 5 --decay-steps 16 --out "$TMP/sched" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] && grep -q -- "--warmup 5 plus --decay-steps 16 exceeds --steps 20" "$TMP/err" &&
+    [ ! -e "$TMP/sched" ]
+check "wsd warmup plus decay above --steps is a usage error"
 "$LRC" distill --resume "$TMP/straight" --steps 80 >"$TMP/out" 2>"$TMP/err"
 [ $? -eq 1 ] &&
     grep -q "$TMP/straight was made by lrc pretrain; use lrc pretrain --resume $TMP/straight" \

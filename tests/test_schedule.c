@@ -3,7 +3,8 @@
  * end, a quarter of the way and halfway through the decay, and at the last
  * step, each against the closed form worked out here (step k reads the curve
  * at t = k + 1), then monotonicity over whole runs, edge cases
- * (no warmup, warmup only, steps past the end) and input errors.
+ * (no warmup, warmup only, steps past the end) and input errors. wsd is
+ * also checked to match constant exactly before its decay starts.
  */
 #include <math.h>
 #include <stdint.h>
@@ -65,6 +66,28 @@ static void test_constant(void) {
     ok(lr_schedule_at(&s, 110) == 1e-5, "constant past the end is lr_min");
 }
 
+/* 10 warmup steps, 60 steps at lr, then 40 decay steps: S = 110 − 40 = 70. */
+static void test_wsd(void) {
+    lr_schedule s = make(LR_DECAY_WSD);
+    s.decay_steps = 40;
+    lr_schedule c = make(LR_DECAY_CONSTANT);
+    double span = 1e-3 - 1e-5;
+    ok_near(lr_schedule_at(&s, 0), 1e-4, 1e-15, "wsd still warms up");
+    int same = 1;
+    for (int64_t k = 0; k < 70; k++)
+        if (lr_schedule_at(&s, k) != lr_schedule_at(&c, k))
+            same = 0;
+    ok(same, "wsd gives exactly the rates of constant up to step S - 1");
+    ok(lr_schedule_at(&s, 69) == 1e-3, "wsd last stable step (t = S) is lr");
+    ok_near(lr_schedule_at(&s, 70), 1e-5 + span * 39.0 / 40.0, 1e-15, "wsd first decay step");
+    ok_near(lr_schedule_at(&s, 89), 1e-5 + span * 0.5, 1e-15, "wsd decay midpoint");
+    ok_near(lr_schedule_at(&s, 109), 1e-5, 1e-15, "wsd last step is lr_min");
+    ok_near(lr_schedule_at(&s, 110), 1e-5, 1e-15, "wsd past the end is lr_min");
+    s.decay_steps = 100;
+    ok_near(lr_schedule_at(&s, 34), 1e-5 + span * 0.75, 1e-15,
+            "wsd with decay_steps = total - warmup is linear");
+}
+
 static void test_edges(void) {
     lr_schedule s = {.lr = 2.0, .lr_min = 0.0, .warmup = 0, .total = 4, .decay = LR_DECAY_LINEAR};
     ok_near(lr_schedule_at(&s, 0), 1.5, 1e-15, "no warmup: step 0 is f(1) = lr·3/4");
@@ -81,7 +104,8 @@ static void test_edges(void) {
 
 /* Rates rise strictly through warmup and never rise after it. */
 static void test_monotonic(lr_decay d) {
-    lr_schedule s = {.lr = 3e-4, .lr_min = 3e-5, .warmup = 37, .total = 1000, .decay = d};
+    lr_schedule s = {
+        .lr = 3e-4, .lr_min = 3e-5, .warmup = 37, .total = 1000, .decay = d, .decay_steps = 250};
     int rising = 1, falling = 1, bounded = 1;
     double prev = lr_schedule_at(&s, 0);
     for (int64_t k = 1; k < s.total + 5; k++) {
@@ -125,6 +149,18 @@ static void test_check_and_parse(void) {
     ok(lr_decay_parse("exp", &d, &err) < 0 && strstr(err.msg, "'exp'"),
        "unknown decay is rejected by name");
     ok(strcmp(lr_decay_name(LR_DECAY_LINEAR), "linear") == 0, "name of linear");
+    ok(lr_decay_parse("wsd", &d, &err) == 0 && d == LR_DECAY_WSD, "parse wsd");
+    ok(strcmp(lr_decay_name(LR_DECAY_WSD), "wsd") == 0, "name of wsd");
+
+    s = make(LR_DECAY_WSD);
+    s.decay_steps = 40;
+    ok(lr_schedule_check(&s, &err) == 0, "wsd with 40 of 100 decay steps passes the check");
+    s.decay_steps = 0;
+    ok(lr_schedule_check(&s, &err) < 0 && strstr(err.msg, "decay_steps = 0"),
+       "wsd without decay steps is rejected");
+    s.decay_steps = 101;
+    ok(lr_schedule_check(&s, &err) < 0 && strstr(err.msg, "total - warmup = 100"),
+       "wsd decay longer than the steps after warmup is rejected");
 }
 
 int main(void) {
@@ -136,6 +172,8 @@ int main(void) {
     test_monotonic(LR_DECAY_COSINE);
     test_monotonic(LR_DECAY_LINEAR);
     test_monotonic(LR_DECAY_CONSTANT);
+    test_wsd();
+    test_monotonic(LR_DECAY_WSD);
     test_check_and_parse();
     return done_testing();
 }

@@ -60,7 +60,10 @@ static const char usage[] =
     "  --seq N                tokens per sequence (default 256)\n"
     "  --lr X                 peak learning rate (default 0.001)\n"
     "  --warmup N             linear warmup steps (default: a tenth of --steps)\n"
-    "  --schedule NAME        cosine, linear or constant decay after warmup (default cosine)\n"
+    "  --schedule NAME        cosine, linear, constant or wsd decay after warmup (default\n"
+    "                         cosine); wsd holds the peak rate, then falls linearly to 0\n"
+    "                         over the last --decay-steps steps\n"
+    "  --decay-steps N        wsd: steps of the final decay (default: a fifth of --steps)\n"
     "  --weight-decay X       AdamW decoupled weight decay, not on norms (default 0.01)\n"
     "  --clip X               global gradient-norm clipping, 0 for none (default 1)\n"
     "  --kl-temp X            KL temperature (default 1)\n"
@@ -85,10 +88,11 @@ static const char usage[] =
 /* ------------------------------------------------------------------------ */
 
 static const char *const value_options[] = {
-    "--teacher", "--rank",        "--data",        "--out",          "--steps",        "--batch",
-    "--seq",     "--lr",          "--warmup",      "--schedule",     "--weight-decay", "--clip",
-    "--kl-temp", "--ce-weight",   "--kl-weight",   "--clone-weight", "--seed",         "--shuffle",
-    "--init",    "--init-method", "--probe-every", "--save-every",   "--resume",       "--threads"};
+    "--teacher",      "--rank",       "--data",    "--out",       "--steps",
+    "--batch",        "--seq",        "--lr",      "--warmup",    "--schedule",
+    "--weight-decay", "--clip",       "--kl-temp", "--ce-weight", "--kl-weight",
+    "--clone-weight", "--seed",       "--shuffle", "--init",      "--init-method",
+    "--probe-every",  "--save-every", "--resume",  "--threads",   "--decay-steps"};
 
 /* Options a resumed run may still give: the rest come from run.json. */
 static bool resume_may_change(const char *opt) {
@@ -126,6 +130,9 @@ static int parse_value(distill_options *o, const char *a, const char *v) {
     else if (strcmp(a, "--warmup") == 0) {
         o->warmup_given = true;
         return train_parse_long("distill", a, v, 0, INT_MAX, &o->warmup);
+    } else if (strcmp(a, "--decay-steps") == 0) {
+        o->decay_steps_given = true;
+        return train_parse_long("distill", a, v, 1, INT_MAX, &o->decay_steps);
     } else if (strcmp(a, "--probe-every") == 0)
         return train_parse_long("distill", a, v, 0, INT_MAX, &o->probe_every);
     else if (strcmp(a, "--save-every") == 0) {
@@ -164,7 +171,7 @@ static int parse_value(distill_options *o, const char *a, const char *v) {
         o->init_method_given = true;
     } else if (strcmp(a, "--schedule") == 0) {
         if (lr_decay_parse(v, &o->schedule, &err) < 0) {
-            cmd_fail("distill: --schedule: '%s' is not one of cosine, linear, constant", v);
+            cmd_fail("distill: --schedule: '%s' is not one of cosine, linear, constant, wsd", v);
             return -1;
         }
     }

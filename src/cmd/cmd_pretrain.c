@@ -67,7 +67,10 @@ static const char usage[] =
     "  --seq N                tokens per sequence (default 256)\n"
     "  --lr X                 peak learning rate (default 0.001)\n"
     "  --warmup N             linear warmup steps (default: a tenth of --steps)\n"
-    "  --schedule NAME        cosine, linear or constant decay after warmup (default cosine)\n"
+    "  --schedule NAME        cosine, linear, constant or wsd decay after warmup (default\n"
+    "                         cosine); wsd holds the peak rate, then falls linearly to 0\n"
+    "                         over the last --decay-steps steps\n"
+    "  --decay-steps N        wsd: steps of the final decay (default: a fifth of --steps)\n"
     "  --weight-decay X       AdamW decoupled weight decay, not on norms (default 0.01)\n"
     "  --clip X               global gradient-norm clipping, 0 for none (default 1)\n"
     "  --seed N               seed of the random init and the shuffled sampler (default 1)\n"
@@ -81,9 +84,9 @@ static const char usage[] =
 
 typedef struct pretrain_options {
     const char *config, *tokenizer, *data, *out, *resume;
-    long steps, batch, seq, warmup, probe_every, save_every, threads;
+    long steps, batch, seq, warmup, decay_steps, probe_every, save_every, threads;
     double lr, weight_decay, clip, seed;
-    bool shuffle, warmup_given;
+    bool shuffle, warmup_given, decay_steps_given;
     lr_decay schedule;
     /* For --resume: which of the changeable settings were given. */
     bool steps_given, save_every_given;
@@ -94,9 +97,10 @@ typedef struct pretrain_options {
 /* ------------------------------------------------------------------------ */
 
 static const char *const value_options[] = {
-    "--config", "--tokenizer", "--data",        "--out",        "--steps",        "--batch",
-    "--seq",    "--lr",        "--warmup",      "--schedule",   "--weight-decay", "--clip",
-    "--seed",   "--shuffle",   "--probe-every", "--save-every", "--resume",       "--threads"};
+    "--config",       "--tokenizer", "--data",    "--out",        "--steps",
+    "--batch",        "--seq",       "--lr",      "--warmup",     "--schedule",
+    "--weight-decay", "--clip",      "--seed",    "--shuffle",    "--probe-every",
+    "--save-every",   "--resume",    "--threads", "--decay-steps"};
 
 /* Options a resumed run may still give: the rest come from run.json. */
 static bool resume_may_change(const char *opt) {
@@ -147,6 +151,9 @@ static int parse_value(pretrain_options *o, const char *a, const char *v) {
     else if (strcmp(a, "--warmup") == 0) {
         o->warmup_given = true;
         return train_parse_long(cmd, a, v, 0, INT_MAX, &o->warmup);
+    } else if (strcmp(a, "--decay-steps") == 0) {
+        o->decay_steps_given = true;
+        return train_parse_long(cmd, a, v, 1, INT_MAX, &o->decay_steps);
     } else if (strcmp(a, "--probe-every") == 0)
         return train_parse_long(cmd, a, v, 0, INT_MAX, &o->probe_every);
     else if (strcmp(a, "--save-every") == 0) {
@@ -170,7 +177,7 @@ static int parse_value(pretrain_options *o, const char *a, const char *v) {
         o->shuffle = strcmp(v, "on") == 0;
     } else if (strcmp(a, "--schedule") == 0) {
         if (lr_decay_parse(v, &o->schedule, &err) < 0) {
-            cmd_fail("pretrain: --schedule: '%s' is not one of cosine, linear, constant", v);
+            cmd_fail("pretrain: --schedule: '%s' is not one of cosine, linear, constant, wsd", v);
             return -1;
         }
     }
@@ -221,7 +228,11 @@ static int parse_args(int argc, char **argv, pretrain_options *o) {
         cmd_fail("pretrain: missing %s; run 'lrc pretrain --help'", missing);
         return TRAIN_EXIT_USAGE;
     }
-    return train_check_warmup("pretrain", o->warmup_given, o->steps, &o->warmup);
+    int rc = train_check_warmup("pretrain", o->warmup_given, o->steps, &o->warmup);
+    if (rc != 0)
+        return rc;
+    return train_check_decay("pretrain", o->schedule, o->decay_steps_given, o->steps, o->warmup,
+                             &o->decay_steps);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -293,6 +304,7 @@ static cJSON *settings_json(const pretrain_options *o, const char *hash, size_t 
     cJSON_AddNumberToObject(j, "lr_min", 0.0);
     cJSON_AddNumberToObject(j, "warmup", (double)o->warmup);
     cJSON_AddStringToObject(j, "schedule", lr_decay_name(o->schedule));
+    train_json_add_decay(j, o->schedule, o->decay_steps);
     cJSON_AddNumberToObject(j, "weight_decay", o->weight_decay);
     cJSON_AddNumberToObject(j, "adam_beta1", 0.9);
     cJSON_AddNumberToObject(j, "adam_beta2", 0.999);
@@ -336,6 +348,8 @@ static int options_from_settings(pretrain_options *o, const cJSON *s, const char
         cmd_fail("pretrain: %s/run.json: key \"schedule\": %s", run, err.msg);
         return -1;
     }
+    if (train_json_decay(cmd, s, run, o->schedule, &o->decay_steps) < 0)
+        return -1;
     o->shuffle = strcmp(shuffle, "on") == 0;
     if (o->batch < 1 || o->seq < 1 || o->warmup < 0 || o->probe_every < 0 || o->save_every < 0) {
         cmd_fail("pretrain: %s/run.json: batch, seq, warmup, probe_every or save_every is out of "
@@ -343,10 +357,10 @@ static int options_from_settings(pretrain_options *o, const cJSON *s, const char
                  run);
         return -1;
     }
-    if (o->warmup > o->steps) {
-        cmd_fail("pretrain: --steps %ld is below the run's warmup of %ld steps; give a larger "
-                 "--steps",
-                 o->steps, o->warmup);
+    if (o->warmup + o->decay_steps > o->steps) {
+        cmd_fail("pretrain: --steps %ld is below the run's warmup and decay of %ld steps; give a "
+                 "larger --steps",
+                 o->steps, o->warmup + o->decay_steps);
         return -1;
     }
     return 0;
@@ -486,7 +500,8 @@ static trainer_config trainer_settings(const pretrain_options *o) {
                      .lr_min = 0.0,
                      .warmup = o->warmup,
                      .total = o->steps,
-                     .decay = o->schedule},
+                     .decay = o->schedule,
+                     .decay_steps = o->decay_steps},
         .clip = o->clip,
         .probe_every = o->probe_every,
         .save_every = o->save_every,

@@ -48,7 +48,11 @@ int distill_options_check(distill_options *o) {
                  "every tensor from its file); drop one of them");
         return TRAIN_EXIT_USAGE;
     }
-    return train_check_warmup("distill", o->warmup_given, o->steps, &o->warmup);
+    int rc = train_check_warmup("distill", o->warmup_given, o->steps, &o->warmup);
+    if (rc != 0)
+        return rc;
+    return train_check_decay("distill", o->schedule, o->decay_steps_given, o->steps, o->warmup,
+                             &o->decay_steps);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -74,6 +78,7 @@ static cJSON *settings_json(const distill_options *o, size_t probe_rows) {
     cJSON_AddNumberToObject(j, "lr_min", 0.0);
     cJSON_AddNumberToObject(j, "warmup", (double)o->warmup);
     cJSON_AddStringToObject(j, "schedule", lr_decay_name(o->schedule));
+    train_json_add_decay(j, o->schedule, o->decay_steps);
     cJSON_AddNumberToObject(j, "weight_decay", o->weight_decay);
     cJSON_AddNumberToObject(j, "adam_beta1", 0.9);
     cJSON_AddNumberToObject(j, "adam_beta2", 0.999);
@@ -132,6 +137,8 @@ static int options_from_settings(distill_options *o, const cJSON *s, const char 
         cmd_fail("distill: %s/run.json: key \"schedule\": %s", run, err.msg);
         return -1;
     }
+    if (train_json_decay("distill", s, run, o->schedule, &o->decay_steps) < 0)
+        return -1;
     o->shuffle = strcmp(shuffle, "on") == 0;
     o->svd = strcmp(method, "svd") == 0;
     if (o->rank < 1 || o->batch < 1 || o->seq < 1 || o->warmup < 0 || o->probe_every < 0 ||
@@ -141,10 +148,10 @@ static int options_from_settings(distill_options *o, const cJSON *s, const char 
                  run);
         return -1;
     }
-    if (o->warmup > o->steps) {
-        cmd_fail("distill: --steps %ld is below the run's warmup of %ld steps; give a larger "
-                 "--steps",
-                 o->steps, o->warmup);
+    if (o->warmup + o->decay_steps > o->steps) {
+        cmd_fail("distill: --steps %ld is below the run's warmup and decay of %ld steps; give a "
+                 "larger --steps",
+                 o->steps, o->warmup + o->decay_steps);
         return -1;
     }
     return 0;
@@ -269,7 +276,8 @@ static trainer_config trainer_settings(const distill_options *o) {
                      .lr_min = 0.0,
                      .warmup = o->warmup,
                      .total = o->steps,
-                     .decay = o->schedule},
+                     .decay = o->schedule,
+                     .decay_steps = o->decay_steps},
         .clip = o->clip,
         .probe_every = o->probe_every,
         .save_every = o->save_every,

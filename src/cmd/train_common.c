@@ -73,9 +73,50 @@ int train_check_warmup(const char *cmd, bool given, long steps, long *warmup) {
     return 0;
 }
 
+int train_check_decay(const char *cmd, lr_decay schedule, bool given, long steps, long warmup,
+                      long *decay_steps) {
+    if (schedule != LR_DECAY_WSD) {
+        if (given) {
+            cmd_fail("%s: --decay-steps applies only to --schedule wsd; drop it or add "
+                     "--schedule wsd",
+                     cmd);
+            return TRAIN_EXIT_USAGE;
+        }
+        *decay_steps = 0;
+        return 0;
+    }
+    if (!given) {
+        *decay_steps = steps / 5;
+        if (*decay_steps > steps - warmup)
+            *decay_steps = steps - warmup;
+        if (*decay_steps < 1)
+            *decay_steps = 1;
+    }
+    if (warmup + *decay_steps > steps) {
+        cmd_fail("%s: --warmup %ld plus --decay-steps %ld exceeds --steps %ld; the wsd schedule "
+                 "needs steps for both",
+                 cmd, warmup, *decay_steps, steps);
+        return TRAIN_EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Settings (run.json)                                                      */
 /* ------------------------------------------------------------------------ */
+
+void train_json_add_decay(cJSON *settings, lr_decay schedule, long decay_steps) {
+    if (schedule == LR_DECAY_WSD)
+        cJSON_AddNumberToObject(settings, "decay_steps", (double)decay_steps);
+}
+
+int train_json_decay(const char *cmd, const cJSON *settings, const char *run, lr_decay schedule,
+                     long *decay_steps) {
+    *decay_steps = 0;
+    if (schedule != LR_DECAY_WSD)
+        return 0;
+    return train_json_long(cmd, settings, run, "decay_steps", decay_steps);
+}
 
 void train_absolute_path(char *buf, size_t cap, const char *path) {
     char *abs = realpath(path, NULL);

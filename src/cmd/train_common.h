@@ -38,6 +38,19 @@ int train_parse_seed(const char *cmd, const char *s, double *out);
  * one-line usage error. Returns 0 or TRAIN_EXIT_USAGE. */
 int train_check_warmup(const char *cmd, bool given, long steps, long *warmup);
 
+/* Check --decay-steps, which only the wsd schedule takes. It defaults to a
+ * fifth of steps, kept within 1..steps − warmup. Warmup plus decay above
+ * steps is a one-line usage error. Call after train_check_warmup. Returns 0
+ * or TRAIN_EXIT_USAGE. */
+int train_check_decay(const char *cmd, lr_decay schedule, bool given, long steps, long warmup,
+                      long *decay_steps);
+
+/* Write "decay_steps" into run.json settings for wsd, and read it back.
+ * Other schedules have no such key, so their settings stay as before. */
+void train_json_add_decay(cJSON *settings, lr_decay schedule, long decay_steps);
+int train_json_decay(const char *cmd, const cJSON *settings, const char *run, lr_decay schedule,
+                     long *decay_steps);
+
 /* An absolute form of an existing path, or the path as given. */
 void train_absolute_path(char *buf, size_t cap, const char *path);
 

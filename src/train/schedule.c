@@ -23,8 +23,14 @@ int lr_schedule_check(const lr_schedule *s, lrc_error *err) {
                           "schedule: warmup = %lld steps is invalid; expected a value in "
                           "[0, total = %lld]",
                           (long long)s->warmup, (long long)s->total);
-    if (s->decay != LR_DECAY_COSINE && s->decay != LR_DECAY_LINEAR && s->decay != LR_DECAY_CONSTANT)
+    if (s->decay != LR_DECAY_COSINE && s->decay != LR_DECAY_LINEAR &&
+        s->decay != LR_DECAY_CONSTANT && s->decay != LR_DECAY_WSD)
         return lrc_errorf(err, "schedule: decay kind %d is invalid", (int)s->decay);
+    if (s->decay == LR_DECAY_WSD && (s->decay_steps < 1 || s->decay_steps > s->total - s->warmup))
+        return lrc_errorf(err,
+                          "schedule: wsd decay_steps = %lld is invalid; expected a value in "
+                          "[1, total - warmup = %lld]",
+                          (long long)s->decay_steps, (long long)(s->total - s->warmup));
     return 0;
 }
 
@@ -40,6 +46,14 @@ double lr_schedule_at(const lr_schedule *s, int64_t k) {
     if (s->decay == LR_DECAY_CONSTANT)
         return s->lr;
 
+    if (s->decay == LR_DECAY_WSD) {
+        double stable_end = total - (double)s->decay_steps;
+        if (t <= stable_end)
+            return s->lr;
+        double c = 1.0 - (t - stable_end) / (double)s->decay_steps;
+        return s->lr_min + (s->lr - s->lr_min) * c;
+    }
+
     /* W < t <= total here, so total − W >= 1. */
     double x = (t - W) / (total - W);
     double c = s->decay == LR_DECAY_COSINE ? 0.5 * (1.0 + cos(PI * x)) : 1.0 - x;
@@ -50,6 +64,7 @@ static const char *const decay_names[] = {
     [LR_DECAY_COSINE] = "cosine",
     [LR_DECAY_LINEAR] = "linear",
     [LR_DECAY_CONSTANT] = "constant",
+    [LR_DECAY_WSD] = "wsd",
 };
 
 int lr_decay_parse(const char *name, lr_decay *out, lrc_error *err) {
@@ -59,8 +74,8 @@ int lr_decay_parse(const char *name, lr_decay *out, lrc_error *err) {
             return 0;
         }
     }
-    return lrc_errorf(err, "schedule: decay '%s' is unknown; expected cosine, linear or constant",
-                      name);
+    return lrc_errorf(
+        err, "schedule: decay '%s' is unknown; expected cosine, linear, constant or wsd", name);
 }
 
 const char *lr_decay_name(lr_decay d) {
