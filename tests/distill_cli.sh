@@ -291,11 +291,11 @@ expect = [0.005] + [0.01] * 5 + [0.0075, 0.005, 0.0025, 0.0]
 assert len(lrs) == 10, lrs
 assert all(abs(a - b) < 1e-12 for a, b in zip(lrs, expect)), lrs
 PY
-check "wsd: run.json records 4 decay steps; the rate holds at 0.01, then falls to 0"
+check "wsd records and applies decay"
 "$LRC" distill --teacher "$teacher" --rank 12 --data "$lrc_data/cli_data.u32" --decay-steps 3 \
     --out "$TMP/sched" >"$TMP/out" 2>"$TMP/err"
 [ $? -eq 2 ] && grep -q -- "--decay-steps applies only to --schedule wsd" "$TMP/err"
-check "--decay-steps without --schedule wsd is a usage error"
+check "--decay-steps needs wsd"
 "$LRC" pretrain --resume "$TMP/golden" --steps 8 >"$TMP/out" 2>"$TMP/err"
 [ $? -eq 1 ] &&
     grep -q "$TMP/golden was made by lrc distill; use lrc distill --resume $TMP/golden" "$TMP/err"

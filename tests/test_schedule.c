@@ -77,15 +77,14 @@ static void test_wsd(void) {
     for (int64_t k = 0; k < 70; k++)
         if (lr_schedule_at(&s, k) != lr_schedule_at(&c, k))
             same = 0;
-    ok(same, "wsd gives exactly the rates of constant up to step S - 1");
+    ok(same, "wsd equals constant before decay");
     ok(lr_schedule_at(&s, 69) == 1e-3, "wsd last stable step (t = S) is lr");
     ok_near(lr_schedule_at(&s, 70), 1e-5 + span * 39.0 / 40.0, 1e-15, "wsd first decay step");
     ok_near(lr_schedule_at(&s, 89), 1e-5 + span * 0.5, 1e-15, "wsd decay midpoint");
     ok_near(lr_schedule_at(&s, 109), 1e-5, 1e-15, "wsd last step is lr_min");
     ok_near(lr_schedule_at(&s, 110), 1e-5, 1e-15, "wsd past the end is lr_min");
     s.decay_steps = 100;
-    ok_near(lr_schedule_at(&s, 34), 1e-5 + span * 0.75, 1e-15,
-            "wsd with decay_steps = total - warmup is linear");
+    ok_near(lr_schedule_at(&s, 34), 1e-5 + span * 0.75, 1e-15, "wsd full-length decay is linear");
 }
 
 static void test_edges(void) {
@@ -154,13 +153,13 @@ static void test_check_and_parse(void) {
 
     s = make(LR_DECAY_WSD);
     s.decay_steps = 40;
-    ok(lr_schedule_check(&s, &err) == 0, "wsd with 40 of 100 decay steps passes the check");
+    ok(lr_schedule_check(&s, &err) == 0, "wsd with 40 decay steps valid");
     s.decay_steps = 0;
     ok(lr_schedule_check(&s, &err) < 0 && strstr(err.msg, "decay_steps = 0"),
        "wsd without decay steps is rejected");
     s.decay_steps = 101;
     ok(lr_schedule_check(&s, &err) < 0 && strstr(err.msg, "total - warmup = 100"),
-       "wsd decay longer than the steps after warmup is rejected");
+       "wsd decay too long rejected");
 }
 
 int main(void) {

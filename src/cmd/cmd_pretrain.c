@@ -68,7 +68,7 @@ static const char usage[] =
     "  --lr X                 peak learning rate (default 0.001)\n"
     "  --warmup N             linear warmup steps (default: a tenth of --steps)\n"
     "  --schedule NAME        cosine, linear, constant or wsd decay after warmup (default\n"
-    "                         cosine); wsd holds the peak rate, then falls linearly to 0\n"
+    "                         cosine); wsd keeps the peak rate, then falls linearly to 0\n"
     "                         over the last --decay-steps steps\n"
     "  --decay-steps N        wsd: steps of the final decay (default: a fifth of --steps)\n"
     "  --weight-decay X       AdamW decoupled weight decay, not on norms (default 0.01)\n"

@@ -17,7 +17,7 @@
  *             with S = total − decay_steps, c = 1 for t <= S and
  *             c = 1 − (t − S) / decay_steps for t > S
  *
- * wsd holds the peak rate for most of the run and anneals only at the end,
+ * wsd keeps the peak rate for most of the run and anneals only at the end,
  * so a run can learn at a high rate for longer and still finish low. Until
  * step S − 1 it gives exactly the rates of constant.
  *
