@@ -4,7 +4,8 @@
 #   cli_expected.json within 1e-4 relative. tests/reference/gen_lrc.py
 #   computed them with PyTorch's LRC loss and torch.optim.AdamW.
 # - Resume: twenty steps straight and ten plus ten with --resume write the
-#   same metrics.jsonl, apart from the wall-clock fields.
+#   same metrics.jsonl, apart from the wall-clock fields. A constant run
+#   resumed with --schedule wsd takes the wsd run's steps.
 # - Signals: SIGINT mid-run saves a checkpoint and exits 0, and --resume
 #   continues the run.
 # - NaN: a learning rate of 1e30 overflows the weights at step 2, so the run
@@ -292,6 +293,23 @@ assert len(lrs) == 10, lrs
 assert all(abs(a - b) < 1e-12 for a, b in zip(lrs, expect)), lrs
 PY
 check "wsd records and applies decay"
+# shellcheck disable=SC2086
+ok "6 constant steps" "$LRC" distill $run_flags --steps 6 --out "$TMP/swd"
+ok "--resume switches the run to wsd" "$LRC" distill --resume "$TMP/swd" --steps 10 \
+    --schedule wsd --decay-steps 4
+"$py" - "$TMP/wsd" "$TMP/swd" <<'PY'
+import json, sys
+def steps(run):
+    return [json.loads(l) for l in open(run + "/metrics.jsonl") if '"type":"step"' in l]
+a, b = steps(sys.argv[1]), steps(sys.argv[2])
+settings = json.load(open(sys.argv[2] + "/run.json"))
+assert settings["schedule"] == "wsd", settings
+assert settings["decay_steps"] == 4, settings
+assert len(a) == len(b) == 10
+for x, y in zip(a, b):
+    assert (x["loss"], x["lr"], x["grad_norm"]) == (y["loss"], y["lr"], y["grad_norm"]), (x, y)
+PY
+check "6 constant steps resumed as wsd give the 10 wsd steps"
 "$LRC" distill --teacher "$teacher" --rank 12 --data "$lrc_data/cli_data.u32" --decay-steps 3 \
     --out "$TMP/sched" >"$TMP/out" 2>"$TMP/err"
 [ $? -eq 2 ] && grep -q -- "--decay-steps applies only to --schedule wsd" "$TMP/err"

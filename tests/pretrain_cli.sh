@@ -7,8 +7,11 @@
 # - wsd: the constant run's steps until its decay starts, then the rate
 #   falls linearly to 0.
 # - Resume: 30 steps straight and 12 plus 18 with --resume write the same
-#   metrics.jsonl, apart from the wall-clock fields. --resume rejects a
-#   changed setting and a config file edited since the start.
+#   metrics.jsonl, apart from the wall-clock fields. A constant run resumed
+#   with --schedule wsd takes the wsd run's steps, from a checkpoint of the
+#   older fingerprint kind too, and --decay-steps moves the decay. --resume
+#   rejects any other changed setting and a config file edited since the
+#   start.
 # - SIGINT saves a checkpoint and exits 0; a diverging rate exits 3.
 # - Export: RUN/model/ runs in lrc generate and lrc perplexity, with the
 #   tokenizer files copied.
@@ -107,6 +110,60 @@ print("wsd: steps 1-20 match constant; decay rates", " ".join("%.3g" % g for g i
 PY
 check "wsd matches constant, then decays"
 sed 's/^/# /' "$TMP/cmp"
+# A constant run resumed as wsd takes the wsd run's steps. Its checkpoint is
+# given the fingerprint that checkpoints carried before a resume could change
+# the schedule (it covered the schedule), which a resume must still accept.
+# shellcheck disable=SC2086
+ok "20 constant steps" "$LRC" pretrain $run_flags --steps 20 --out "$TMP/sw"
+"$py" - "$TMP/sw" >"$TMP/cmp" 2>&1 <<'PY'
+import json, struct, sys
+run = sys.argv[1]
+def fnv(text):
+    h = 0xCBF29CE484222325
+    for b in text.encode():
+        h = ((h ^ b) * 0x100000001B3) % (1 << 64)
+    return "%016x" % h
+def fingerprint(settings, skip):
+    covered = {k: v for k, v in settings.items() if k not in skip}
+    return fnv(json.dumps(covered, separators=(",", ":"), ensure_ascii=False))
+settings = json.load(open(run + "/run.json"))
+path = run + "/checkpoints/" + open(run + "/checkpoints/latest").read().strip()
+raw = bytearray(open(path, "rb").read())
+size = struct.unpack("<Q", raw[:8])[0]
+stored = json.loads(raw[8 : 8 + size])["__metadata__"]["fingerprint"]
+now = fingerprint(settings, ("steps", "threads", "save_every", "schedule", "decay_steps"))
+old = fingerprint(settings, ("steps", "threads", "save_every"))
+assert stored == now, (stored, now)
+at = raw.index(stored.encode(), 8, 8 + size)
+raw[at : at + 16] = old.encode()
+open(path, "wb").write(raw)
+print("checkpoint fingerprint %s replaced by the older kind %s" % (now, old))
+PY
+check "the checkpoint's fingerprint covers no schedule; it is replaced by the older kind"
+sed 's/^/# /' "$TMP/cmp"
+ok "--resume switches the constant run to wsd" "$LRC" pretrain --resume "$TMP/sw" --steps 30 \
+    --schedule wsd --decay-steps 10
+"$py" -c "$strip" "$TMP/wsd/metrics.jsonl" >"$TMP/a" &&
+    "$py" -c "$strip" "$TMP/sw/metrics.jsonl" >"$TMP/b" && cmp -s "$TMP/a" "$TMP/b" &&
+    [ "$(grep -c '"step"' "$TMP/a")" -eq 37 ]
+check "20 constant steps resumed as wsd give the 30-step wsd metrics"
+"$py" -c 'import json, sys; s = json.load(open(sys.argv[1])); sys.exit(s["schedule"] != "wsd" or s["decay_steps"] != 10)' \
+    "$TMP/sw/run.json"
+check "run.json records the new schedule"
+"$LRC" pretrain --resume "$TMP/sw" --steps 40 --decay-steps 39 >"$TMP/out" 2>"$TMP/err"
+[ $? -ne 0 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
+    grep -q -- "--warmup 2 plus --decay-steps 39 exceeds --steps 40" "$TMP/err" &&
+    grep -q '"decay_steps":[[:space:]]*10,*$' "$TMP/sw/run.json"
+check "--resume rejects a decay longer than the steps left and keeps run.json"
+ok "--resume to 40 steps with 5 decay steps" "$LRC" pretrain --resume "$TMP/sw" --steps 40 \
+    --decay-steps 5
+"$py" - "$TMP/sw/metrics.jsonl" <<'PY'
+import json, sys
+lr = [json.loads(l)["lr"] for l in open(sys.argv[1]) if '"type":"step"' in l]
+expect = [0.01] * 5 + [0.01 * (1 - i / 5) for i in range(1, 6)]
+assert len(lr) == 40 and all(abs(g - e) < 1e-12 for g, e in zip(lr[30:], expect)), lr[30:]
+PY
+check "the rate holds to step 35, then falls to 0 at step 40"
 fails_resume_change() {
     "$LRC" pretrain --resume "$TMP/split" --batch 4 >"$TMP/out" 2>"$TMP/err"
     [ $? -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q -- "--batch" "$TMP/err"

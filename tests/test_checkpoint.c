@@ -108,7 +108,7 @@ static void test_round_trip(void) {
 
     checkpoint_state got;
     memset(back, 0, sizeof back);
-    rc = checkpoint_load(path, tb, 3, &back_opt, &got, st.fingerprint, &err);
+    rc = checkpoint_load(path, tb, 3, &back_opt, &got, st.fingerprint, NULL, &err);
     ok(rc == 0, "load: %s", rc ? err.msg : "ok");
     ok(memcmp(back, params, sizeof back) == 0, "tensors are bit-exact");
     ok(memcmp(back_opt.m, opt.m, sizeof(float) * N_PARAMS) == 0 &&
@@ -135,7 +135,7 @@ static void test_round_trip(void) {
     for (int i = 0; i < N_PARAMS; i++)
         sentinel[i] = back[i] = 7.0f;
     tb[1].shape[1] = 5;
-    rc = checkpoint_load(path, tb, 3, &back_opt, NULL, NULL, &err);
+    rc = checkpoint_load(path, tb, 3, &back_opt, NULL, NULL, NULL, &err);
     ok(rc < 0 && strstr(err.msg, path) && strstr(err.msg, "zoom_q.weight") &&
            strstr(err.msg, "[6, 4]") && strstr(err.msg, "[6, 5]") && !strchr(err.msg, '\n'),
        "mis-shaped tensor: %s", err.msg);
@@ -145,7 +145,7 @@ static void test_round_trip(void) {
     tb[1].shape[1] = 4;
 
     tb[2].name = "model.layers.0.target_input_layernorm.weight";
-    rc = checkpoint_load(path, tb, 3, &back_opt, NULL, NULL, &err);
+    rc = checkpoint_load(path, tb, 3, &back_opt, NULL, NULL, NULL, &err);
     ok(rc < 0 && strstr(err.msg, path) && strstr(err.msg, "target_input_layernorm") &&
            strstr(err.msg, "missing"),
        "missing tensor: %s", err.msg);
@@ -153,7 +153,7 @@ static void test_round_trip(void) {
        "missing --init tensor rejected");
     ok(memcmp(back, sentinel, sizeof back) == 0, "missing-tensor loads wrote nothing");
 
-    rc = checkpoint_load(path, tb, 2, &back_opt, NULL, NULL, &err);
+    rc = checkpoint_load(path, tb, 2, &back_opt, NULL, NULL, NULL, &err);
     ok(rc < 0 && strstr(err.msg, "model.target_norm.weight") && strstr(err.msg, "not a trainable"),
        "unexpected tensor: %s", err.msg);
     ok(checkpoint_load_tensors(path, tb, 2, &err) == 0, "--init ignores tensors it does not use");
@@ -161,9 +161,13 @@ static void test_round_trip(void) {
     char other[CHECKPOINT_FINGERPRINT_LEN + 1];
     checkpoint_fingerprint("{\"rank\":32}", other);
     make_tensors(tb, back);
-    rc = checkpoint_load(path, tb, 3, &back_opt, NULL, other, &err);
+    rc = checkpoint_load(path, tb, 3, &back_opt, NULL, other, NULL, &err);
     ok(rc < 0 && strstr(err.msg, "fingerprint") && strstr(err.msg, other),
        "other settings' fingerprint rejected");
+    rc = checkpoint_load(path, tb, 3, &back_opt, NULL, other, st.fingerprint, &err);
+    ok(rc == 0, "the second accepted fingerprint loads: %s", rc ? err.msg : "");
+    rc = checkpoint_load(path, tb, 3, &back_opt, NULL, other, other, &err);
+    ok(rc < 0 && strstr(err.msg, "fingerprint"), "neither fingerprint matching is rejected");
 
     /* A safetensors file without our metadata is no checkpoint, but is a
      * valid --init file, and BF16 converts. */
@@ -179,7 +183,7 @@ static void test_round_trip(void) {
     if (safetensors_write(init, w, 3, NULL, &err) < 0) {
         ok(0, "write bf16 init: %s", err.msg);
     } else {
-        ok(checkpoint_load(init, tb, 3, &back_opt, NULL, NULL, &err) < 0 &&
+        ok(checkpoint_load(init, tb, 3, &back_opt, NULL, NULL, NULL, &err) < 0 &&
                strstr(err.msg, "format"),
            "a plain safetensors file is not a checkpoint");
         ok(checkpoint_load_tensors(init, tb, 3, &err) == 0 && memcmp(back, ones, sizeof back) == 0,
@@ -343,7 +347,7 @@ static void test_kill(void) {
         checkpoint_state got;
         memset(params, 0, 2 * (size_t)BIG * sizeof *params);
         if (checkpoint_latest(rd.path, path, sizeof path, &err) < 0 ||
-            checkpoint_load(path, t, 2, &opt, &got, NULL, &err) < 0) {
+            checkpoint_load(path, t, 2, &opt, &got, NULL, NULL, &err) < 0) {
             diag("round %d: %s", round, err.msg);
             all_loadable = 0;
             break;
@@ -362,7 +366,7 @@ static void test_kill(void) {
             snprintf(p, sizeof p, "%s/checkpoints/step-%06lld.safetensors", rd.path, (long long)s);
             checkpoint_state other;
             if (s > 0 && access(p, F_OK) == 0 &&
-                checkpoint_load(p, t, 2, &opt, &other, NULL, &err) < 0) {
+                checkpoint_load(p, t, 2, &opt, &other, NULL, NULL, &err) < 0) {
                 diag("round %d: %s", round, err.msg);
                 all_loadable = 0;
             }

@@ -40,6 +40,7 @@
 static const char usage[] =
     "usage: lrc distill --teacher DIR --rank R --data FILE [--out RUN] [options]\n"
     "       lrc distill --resume RUN [--steps N] [--save-every N] [--threads N]\n"
+    "                          [--schedule NAME] [--decay-steps N]\n"
     "\n"
     "Distil the teacher at DIR into a Low-Rank Clone student of hidden size R:\n"
     "every student weight is the teacher's multiplied by trainable projections,\n"
@@ -97,7 +98,8 @@ static const char *const value_options[] = {
 /* Options a resumed run may still give: the rest come from run.json. */
 static bool resume_may_change(const char *opt) {
     return strcmp(opt, "--steps") == 0 || strcmp(opt, "--save-every") == 0 ||
-           strcmp(opt, "--threads") == 0 || strcmp(opt, "--resume") == 0;
+           strcmp(opt, "--threads") == 0 || strcmp(opt, "--resume") == 0 ||
+           strcmp(opt, "--schedule") == 0 || strcmp(opt, "--decay-steps") == 0;
 }
 
 static int parse_value(distill_options *o, const char *a, const char *v) {
@@ -170,6 +172,7 @@ static int parse_value(distill_options *o, const char *a, const char *v) {
         o->svd = strcmp(v, "svd") == 0;
         o->init_method_given = true;
     } else if (strcmp(a, "--schedule") == 0) {
+        o->schedule_given = true;
         if (lr_decay_parse(v, &o->schedule, &err) < 0) {
             cmd_fail("distill: --schedule: '%s' is not one of cosine, linear, constant, wsd", v);
             return -1;
@@ -212,7 +215,8 @@ static int parse_args(int argc, char **argv, distill_options *o) {
     if (o->resume) {
         if (other_given) {
             cmd_fail("distill: %s cannot be changed on --resume (the run's settings come from "
-                     "its run.json); give only --steps, --save-every or --threads",
+                     "its run.json); give only --steps, --save-every, --threads, --schedule or "
+                     "--decay-steps",
                      other);
             return TRAIN_EXIT_USAGE;
         }

@@ -47,6 +47,7 @@
 static const char usage[] =
     "usage: lrc pretrain --config CONFIG.json --tokenizer PATH --data FILE --out RUN [options]\n"
     "       lrc pretrain --resume RUN [--steps N] [--save-every N] [--threads N]\n"
+    "                          [--schedule NAME] [--decay-steps N]\n"
     "\n"
     "Train every weight of the Llama-family model that CONFIG.json describes, from a\n"
     "seeded random start, on the next-token cross-entropy (see lrc-pretrain(1)).\n"
@@ -89,7 +90,7 @@ typedef struct pretrain_options {
     bool shuffle, warmup_given, decay_steps_given;
     lr_decay schedule;
     /* For --resume: which of the changeable settings were given. */
-    bool steps_given, save_every_given;
+    bool steps_given, save_every_given, schedule_given;
 } pretrain_options;
 
 /* ------------------------------------------------------------------------ */
@@ -105,7 +106,8 @@ static const char *const value_options[] = {
 /* Options a resumed run may still give: the rest come from run.json. */
 static bool resume_may_change(const char *opt) {
     return strcmp(opt, "--steps") == 0 || strcmp(opt, "--save-every") == 0 ||
-           strcmp(opt, "--threads") == 0 || strcmp(opt, "--resume") == 0;
+           strcmp(opt, "--threads") == 0 || strcmp(opt, "--resume") == 0 ||
+           strcmp(opt, "--schedule") == 0 || strcmp(opt, "--decay-steps") == 0;
 }
 
 static void default_options(pretrain_options *o) {
@@ -176,6 +178,7 @@ static int parse_value(pretrain_options *o, const char *a, const char *v) {
         }
         o->shuffle = strcmp(v, "on") == 0;
     } else if (strcmp(a, "--schedule") == 0) {
+        o->schedule_given = true;
         if (lr_decay_parse(v, &o->schedule, &err) < 0) {
             cmd_fail("pretrain: --schedule: '%s' is not one of cosine, linear, constant, wsd", v);
             return -1;
@@ -213,7 +216,8 @@ static int parse_args(int argc, char **argv, pretrain_options *o) {
     if (o->resume) {
         if (other) {
             cmd_fail("pretrain: %s cannot be changed on --resume (the run's settings come from "
-                     "its run.json); give only --steps, --save-every or --threads",
+                     "its run.json); give only --steps, --save-every, --threads, --schedule or "
+                     "--decay-steps",
                      other);
             return TRAIN_EXIT_USAGE;
         }
@@ -324,12 +328,10 @@ static cJSON *settings_json(const pretrain_options *o, const char *hash, size_t 
 /* Fill o from a run's settings (strings point into settings). */
 static int options_from_settings(pretrain_options *o, const cJSON *s, const char *run) {
     static const char cmd[] = "pretrain";
-    const char *schedule, *shuffle;
-    lrc_error err;
+    const char *shuffle;
     if (train_json_string(cmd, s, run, "config", false, &o->config) < 0 ||
         train_json_string(cmd, s, run, "tokenizer", false, &o->tokenizer) < 0 ||
         train_json_string(cmd, s, run, "data", false, &o->data) < 0 ||
-        train_json_string(cmd, s, run, "schedule", false, &schedule) < 0 ||
         train_json_string(cmd, s, run, "shuffle", false, &shuffle) < 0 ||
         train_json_long(cmd, s, run, "batch", &o->batch) < 0 ||
         train_json_long(cmd, s, run, "seq", &o->seq) < 0 ||
@@ -344,11 +346,8 @@ static int options_from_settings(pretrain_options *o, const cJSON *s, const char
         return -1;
     if (!o->save_every_given && train_json_long(cmd, s, run, "save_every", &o->save_every) < 0)
         return -1;
-    if (lr_decay_parse(schedule, &o->schedule, &err) < 0) {
-        cmd_fail("pretrain: %s/run.json: key \"schedule\": %s", run, err.msg);
-        return -1;
-    }
-    if (train_json_decay(cmd, s, run, o->schedule, &o->decay_steps) < 0)
+    if (train_resume_decay(cmd, s, run, o->schedule_given, &o->schedule, o->decay_steps_given,
+                           o->steps, o->warmup, &o->decay_steps) < 0)
         return -1;
     o->shuffle = strcmp(shuffle, "on") == 0;
     if (o->batch < 1 || o->seq < 1 || o->warmup < 0 || o->probe_every < 0 || o->save_every < 0) {
@@ -602,7 +601,7 @@ static int run_resume(pretrain_options *o) {
 
     trainer_config tc = trainer_settings(o);
     if (train_run_resume(&run, s.settings, &tc, &s.tm, &s.opt, &s.data, o->steps, o->save_every,
-                         o->threads) < 0)
+                         o->threads, o->schedule, o->decay_steps) < 0)
         goto done;
     status = train(&s, o);
 

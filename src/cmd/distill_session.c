@@ -106,12 +106,10 @@ static cJSON *settings_json(const distill_options *o, size_t probe_rows) {
 
 /* Fill o from a run's settings (strings point into settings). */
 static int options_from_settings(distill_options *o, const cJSON *s, const char *run) {
-    const char *schedule, *shuffle, *method;
-    lrc_error err;
+    const char *shuffle, *method;
     if (train_json_string("distill", s, run, "teacher", false, &o->teacher) < 0 ||
         train_json_string("distill", s, run, "data", false, &o->data) < 0 ||
         train_json_string("distill", s, run, "init", true, &o->init) < 0 ||
-        train_json_string("distill", s, run, "schedule", false, &schedule) < 0 ||
         train_json_string("distill", s, run, "shuffle", false, &shuffle) < 0 ||
         train_json_string("distill", s, run, "init_method", false, &method) < 0 ||
         train_json_long("distill", s, run, "rank", &o->rank) < 0 ||
@@ -133,11 +131,8 @@ static int options_from_settings(distill_options *o, const cJSON *s, const char 
     if (!o->save_every_given &&
         train_json_long("distill", s, run, "save_every", &o->save_every) < 0)
         return -1;
-    if (lr_decay_parse(schedule, &o->schedule, &err) < 0) {
-        cmd_fail("distill: %s/run.json: key \"schedule\": %s", run, err.msg);
-        return -1;
-    }
-    if (train_json_decay("distill", s, run, o->schedule, &o->decay_steps) < 0)
+    if (train_resume_decay("distill", s, run, o->schedule_given, &o->schedule, o->decay_steps_given,
+                           o->steps, o->warmup, &o->decay_steps) < 0)
         return -1;
     o->shuffle = strcmp(shuffle, "on") == 0;
     o->svd = strcmp(method, "svd") == 0;
@@ -376,7 +371,7 @@ static int open_resume(distill_session *s, distill_options *o) {
         return -1;
     trainer_config tc = trainer_settings(o);
     return train_run_resume(&run, s->settings, &tc, &s->model, &s->opt, &s->data, o->steps,
-                            o->save_every, o->threads);
+                            o->save_every, o->threads, o->schedule, o->decay_steps);
 }
 
 int distill_session_open(distill_session *s, distill_options *o) {

@@ -41,7 +41,7 @@ typedef struct distill_options {
     bool shuffle, svd, warmup_given, decay_steps_given, init_method_given;
     lr_decay schedule;
     /* For a resume: which of the changeable settings were given. */
-    bool steps_given, save_every_given;
+    bool steps_given, save_every_given, schedule_given;
 } distill_options;
 
 /* Everything a run holds; distill_session_free releases it in any state. */

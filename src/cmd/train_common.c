@@ -124,13 +124,38 @@ void train_absolute_path(char *buf, size_t cap, const char *path) {
     free(abs);
 }
 
-int train_settings_fingerprint(const cJSON *settings, char out[CHECKPOINT_FINGERPRINT_LEN + 1]) {
+int train_resume_decay(const char *cmd, const cJSON *settings, const char *run, bool schedule_given,
+                       lr_decay *schedule, bool decay_given, long steps, long warmup,
+                       long *decay_steps) {
+    const char *name;
+    lr_decay stored;
+    lrc_error err;
+    if (train_json_string(cmd, settings, run, "schedule", false, &name) < 0)
+        return -1;
+    if (lr_decay_parse(name, &stored, &err) < 0) {
+        cmd_fail("%s: %s/run.json: key \"schedule\": %s", cmd, run, err.msg);
+        return -1;
+    }
+    if (!schedule_given)
+        *schedule = stored;
+    if (!schedule_given && !decay_given)
+        return train_json_decay(cmd, settings, run, stored, decay_steps);
+    if (!decay_given && *schedule == LR_DECAY_WSD && stored == LR_DECAY_WSD) {
+        if (train_json_decay(cmd, settings, run, stored, decay_steps) < 0)
+            return -1;
+        decay_given = true;
+    }
+    return train_check_decay(cmd, *schedule, decay_given, steps, warmup, decay_steps) ? -1 : 0;
+}
+
+/* Compute the fingerprint of settings without the keys in skip. */
+static int fingerprint_without(const cJSON *settings, const char *const *skip, size_t n_skip,
+                               char out[CHECKPOINT_FINGERPRINT_LEN + 1]) {
     cJSON *copy = cJSON_Duplicate(settings, 1);
     if (!copy)
         return -1;
-    cJSON_DeleteItemFromObject(copy, "steps");
-    cJSON_DeleteItemFromObject(copy, "threads");
-    cJSON_DeleteItemFromObject(copy, "save_every");
+    for (size_t i = 0; i < n_skip; i++)
+        cJSON_DeleteItemFromObject(copy, skip[i]);
     char *text = cJSON_PrintUnformatted(copy);
     cJSON_Delete(copy);
     if (!text)
@@ -138,6 +163,24 @@ int train_settings_fingerprint(const cJSON *settings, char out[CHECKPOINT_FINGER
     checkpoint_fingerprint(text, out);
     cJSON_free(text);
     return 0;
+}
+
+/* The settings a resume may change. Before it could change the schedule,
+ * only the first three. */
+static const char *const resume_keys[] = {"steps", "threads", "save_every", "schedule",
+                                          "decay_steps"};
+#define N_RESUME_KEYS (sizeof resume_keys / sizeof resume_keys[0])
+#define N_RESUME_KEYS_BEFORE 3
+
+int train_settings_fingerprint(const cJSON *settings, char out[CHECKPOINT_FINGERPRINT_LEN + 1]) {
+    return fingerprint_without(settings, resume_keys, N_RESUME_KEYS, out);
+}
+
+/* Compute the fingerprint of the older kind, which also covers the schedule
+ * and its decay steps. Checkpoints carried it before a resume could change
+ * the schedule. */
+static int fingerprint_before(const cJSON *settings, char out[CHECKPOINT_FINGERPRINT_LEN + 1]) {
+    return fingerprint_without(settings, resume_keys, N_RESUME_KEYS_BEFORE, out);
 }
 
 int train_json_number(const char *cmd, const cJSON *j, const char *run, const char *key,
@@ -376,9 +419,10 @@ int train_run_open(const train_run *r, const char *path, cJSON **settings) {
 
 int train_run_resume(const train_run *r, cJSON *settings, trainer_config *tc,
                      const trainer_model *m, adamw *opt, const train_data *data, long steps,
-                     long save_every, long threads) {
+                     long save_every, long threads, lr_decay schedule, long decay_steps) {
     lrc_error err;
-    if (train_settings_fingerprint(settings, tc->fingerprint) < 0) {
+    if (train_settings_fingerprint(settings, tc->fingerprint) < 0 ||
+        fingerprint_before(settings, tc->fingerprint_before) < 0) {
         cmd_fail("%s: out of memory for the settings", r->cmd);
         return -1;
     }
@@ -392,6 +436,14 @@ int train_run_resume(const train_run *r, cJSON *settings, trainer_config *tc,
     cJSON_ReplaceItemInObject(settings, "steps", cJSON_CreateNumber((double)steps));
     cJSON_ReplaceItemInObject(settings, "save_every", cJSON_CreateNumber((double)save_every));
     cJSON_ReplaceItemInObject(settings, "threads", cJSON_CreateNumber((double)threads));
+    /* In place, so that an unchanged run.json keeps its fingerprints. */
+    cJSON_ReplaceItemInObject(settings, "schedule", cJSON_CreateString(lr_decay_name(schedule)));
+    if (schedule != LR_DECAY_WSD)
+        cJSON_DeleteItemFromObject(settings, "decay_steps");
+    else if (cJSON_GetObjectItemCaseSensitive(settings, "decay_steps"))
+        cJSON_ReplaceItemInObject(settings, "decay_steps", cJSON_CreateNumber((double)decay_steps));
+    else
+        train_json_add_decay(settings, schedule, decay_steps);
     if (runlog_write_settings(r->rd->path, settings, &err) < 0 ||
         runlog_open(r->log, r->rd->path, r->tr->step, &err) < 0) {
         train_fail(r->cmd, err.msg);

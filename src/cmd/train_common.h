@@ -45,6 +45,13 @@ int train_check_warmup(const char *cmd, bool given, long steps, long *warmup);
 int train_check_decay(const char *cmd, lr_decay schedule, bool given, long steps, long warmup,
                       long *decay_steps);
 
+/* On --resume: the schedule and wsd decay steps. Each comes from run.json
+ * unless given; a schedule changed to wsd without --decay-steps gets the
+ * default of train_check_decay. Returns 0, or -1 after printing the error. */
+int train_resume_decay(const char *cmd, const cJSON *settings, const char *run, bool schedule_given,
+                       lr_decay *schedule, bool decay_given, long steps, long warmup,
+                       long *decay_steps);
+
 /* Write "decay_steps" into run.json settings for wsd, and read it back.
  * Other schedules have no such key, so their settings stay as before. */
 void train_json_add_decay(cJSON *settings, lr_decay schedule, long decay_steps);
@@ -55,7 +62,8 @@ int train_json_decay(const char *cmd, const cJSON *settings, const char *run, lr
 void train_absolute_path(char *buf, size_t cap, const char *path);
 
 /* The fingerprint of the settings a resume must keep: all keys but steps,
- * threads and save_every. Returns -1 when out of memory. */
+ * threads, save_every, schedule and decay_steps. Returns -1 when out of
+ * memory. */
 int train_settings_fingerprint(const cJSON *settings, char out[CHECKPOINT_FINGERPRINT_LEN + 1]);
 
 /* Readers of run.json keys; a missing or mistyped key is a one-line error
@@ -129,10 +137,12 @@ int train_run_open(const train_run *r, const char *path, cJSON **settings);
 
 /* Continue an opened run: fingerprint the settings into tc, initialise the
  * trainer from the latest checkpoint, write back the settings a resume may
- * change (steps, save_every, threads) and reopen the log at that step. */
+ * change (steps, save_every, threads, schedule, decay_steps) and reopen the
+ * log at that step. Checkpoints made before a resume could change the
+ * schedule carry an older kind of fingerprint, which is accepted too. */
 int train_run_resume(const train_run *r, cJSON *settings, trainer_config *tc,
                      const trainer_model *m, adamw *opt, const train_data *data, long steps,
-                     long save_every, long threads);
+                     long save_every, long threads, lr_decay schedule, long decay_steps);
 
 /* Report how trainer_run ended (rc, outcome and its message msg). Returns
  * true when the run ended early, with the exit status in *status. A new run

@@ -282,14 +282,16 @@ static int read_state(const safetensors_file *f, checkpoint_state *st, lrc_error
 }
 
 int checkpoint_load(const char *path, const checkpoint_tensor *tensors, size_t n, adamw *opt,
-                    checkpoint_state *st, const char *expect_fingerprint, lrc_error *err) {
+                    checkpoint_state *st, const char *expect_fingerprint,
+                    const char *also_fingerprint, lrc_error *err) {
     safetensors_file f;
     if (safetensors_open(&f, path, err) < 0)
         return -1;
     checkpoint_state state;
     if (read_state(&f, &state, err) < 0)
         goto fail;
-    if (expect_fingerprint && strcmp(expect_fingerprint, state.fingerprint) != 0) {
+    if (expect_fingerprint && strcmp(expect_fingerprint, state.fingerprint) != 0 &&
+        !(also_fingerprint && strcmp(also_fingerprint, state.fingerprint) == 0)) {
         lrc_errorf(err,
                    "%s: settings fingerprint %s differs from this run's %s; resume with the "
                    "settings in run.json",

@@ -87,10 +87,11 @@ int checkpoint_save(const char *run_dir, const checkpoint_tensor *tensors, size_
  * moments and t of opt (NULL skips them) and *st (NULL skips it). Every tensor
  * and moment must be present with its shape and dtype F32, and the file may
  * hold nothing else. When expect_fingerprint is not NULL, the stored one must
- * equal it.
+ * equal it or, when also_fingerprint is not NULL, that one.
  */
 int checkpoint_load(const char *path, const checkpoint_tensor *tensors, size_t n, adamw *opt,
-                    checkpoint_state *st, const char *expect_fingerprint, lrc_error *err);
+                    checkpoint_state *st, const char *expect_fingerprint,
+                    const char *also_fingerprint, lrc_error *err);
 
 /*
  * Load only the tensors, by name, from any safetensors file (--init): F32,

@@ -131,7 +131,7 @@ int trainer_resume(trainer *t, lrc_error *err) {
 
     checkpoint_state st;
     if (checkpoint_load(path, t->model.tensors, t->model.n_tensors, t->opt, &st, t->cfg.fingerprint,
-                        err) < 0) {
+                        t->cfg.fingerprint_before[0] ? t->cfg.fingerprint_before : NULL, err) < 0) {
         /* A damaged file, unlike changed settings, may have intact older checkpoints. */
         if (!strstr(err->msg, "fingerprint")) {
             char msg[sizeof err->msg];

@@ -74,6 +74,9 @@ typedef struct trainer_config {
     int64_t save_every;                               /* 0 saves only at the end and on request */
     int keep;                                         /* checkpoints kept on disk; <= 0 keeps all */
     char fingerprint[CHECKPOINT_FINGERPRINT_LEN + 1]; /* of the settings a resume must match */
+    /* Another fingerprint a resume accepts (empty for none): that of runs made
+     * before a resume could change the schedule. */
+    char fingerprint_before[CHECKPOINT_FINGERPRINT_LEN + 1];
 } trainer_config;
 
 typedef enum trainer_event_kind {
