@@ -98,7 +98,7 @@ for name in failed:
     print(name)
 sys.exit(1 if failed else 0)
 PYEOF
-    ok "small corpus: documents, held-out split, counts" "$PY" "$TMP/check.py" "$TMP/a" 0.3
+    ok "small corpus: documents, held-out split, counts" "$PY" "$TMP/check.py" "$TMP/a" 0.2
     ok "larger corpus: mistake share within 0.02" "$PY" "$TMP/check.py" "$TMP/m" 0.4
 else
     echo "# /usr/bin/python3 not found: file contents not checked"

@@ -372,6 +372,7 @@ static bool check_recheck(const corpus_task *t, bool mistake) {
 
 static const char *const more_words[] = {"taller", "older", "faster", "heavier"};
 
+static const char *const less_words[] = {"shorter", "younger", "slower", "lighter"};
 static const char *const most_words[] = {"tallest", "oldest", "fastest", "heaviest"};
 static const char *const least_words[] = {"shortest", "youngest", "slowest", "lightest"};
 
@@ -431,54 +432,101 @@ static char *solve_ordering(const char *question) {
     return count == 1 ? strdup(names[found]) : NULL;
 }
 
-/* Check an ordering's chain lines: "Start with A, B.", then lines "Next, X
- * is W than Y, so Z goes first|last: LIST." Each LIST is the previous one
- * with Z added at that end, with X just before Y in it. "X is W than Y" must be
- * one of the restated facts above the chain, and the "Order from" line
- * must repeat the last LIST. */
-static bool check_chain(const char *cot) {
-    char list[160] = "", line[256];
-    const char *start = strstr(cot, "Start with ");
-    if (!start)
+/* Return the comparative of the other direction, or NULL. */
+static const char *opposite_word(const char *w) {
+    for (int r = 0; r < 4; r++) {
+        if (strcmp(w, more_words[r]) == 0)
+            return less_words[r];
+        if (strcmp(w, less_words[r]) == 0)
+            return more_words[r];
+    }
+    return NULL;
+}
+
+/* Return whether the question states "x is w than y", in either wording. */
+static bool question_states(const char *question, const char *x, const char *w, const char *y) {
+    char fact[512];
+    snprintf(fact, sizeof fact, "%s is %s than %s.", x, w, y);
+    if (strstr(question, fact))
+        return true;
+    const char *o = opposite_word(w);
+    snprintf(fact, sizeof fact, "%s is %s than %s.", y, o ? o : "?", x);
+    return strstr(question, fact) != NULL;
+}
+
+/* Check an ordering's chain of thought. It opens with "The ADJ is W than no
+ * one.", where W leads toward the end the question names. One "Fact:" line
+ * per question fact follows, each ending in the fact as "X is W than Y".
+ * Then "Walk:" has sentences "A is W than B.": the first A starts the first
+ * fact, each A is the B before it and each sentence ends a fact line. The
+ * last is "Z is W than no one." with no fact leading on from Z, and "So the
+ * ADJ is Z." follows. */
+static bool check_chain(const char *question, const char *cot) {
+    char adj[32], w[32];
+    const char *ask = strstr(question, "Who is the ");
+    if (!ask || sscanf(ask, "Who is the %31[a-z]", adj) != 1)
         return false;
-    int added = 0;
-    for (const char *p = start; *p;) {
+    bool most = false;
+    for (int r = 0; r < 4; r++)
+        most = most || strcmp(adj, most_words[r]) == 0;
+    char first[64];
+    snprintf(first, sizeof first, "The %s is ", adj);
+    if (strncmp(cot, first, strlen(first)) != 0 ||
+        sscanf(cot + strlen(first), "%31s than no one.\n", w) != 1)
+        return false;
+    bool w_more = false;
+    for (int r = 0; r < 4; r++)
+        w_more = w_more || strcmp(w, more_words[r]) == 0;
+    if (w_more == most || !opposite_word(w))
+        return false;
+
+    char from[4][32], to[4][32], line[256];
+    int n_facts = 0;
+    const char *p = strchr(cot, '\n');
+    for (p = p ? p + 1 : ""; strncmp(p, "Fact: ", 6) == 0;) {
         const char *eol = strchr(p, '\n');
         size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        if (len >= sizeof line)
+        if (len >= sizeof line || n_facts == 4)
             return false;
         memcpy(line, p, len);
         line[len] = '\0';
         p = eol ? eol + 1 : p + len;
-        char x[32], w[32], y[32], z[32], end[8], grown[160];
-        const char *colon = strstr(line, ": ");
-        if (strncmp(line, "Start with ", 11) == 0) {
-            snprintf(list, sizeof list, "%s", line + 11);
-        } else if (sscanf(line, "Next, %31s is %31s than %31[^,], so %31s goes %7[a-z]:", x, w, y,
-                          z, end) == 5 &&
-                   colon) {
-            size_t n = strlen(list);
-            if (n < 2 || list[n - 1] != '.')
-                return false;
-            list[n - 1] = '\0';
-            if (strcmp(end, "first") == 0)
-                snprintf(grown, sizeof grown, "%s, %s.", z, list);
-            else
-                snprintf(grown, sizeof grown, "%s, %s.", list, z);
-            char pair[80], fact[100];
-            snprintf(pair, sizeof pair, "%s, %s", x, y);
-            snprintf(fact, sizeof fact, "%s is %s than %s", x, w, y);
-            const char *facts_end = strstr(cot, "Start with ");
-            const char *f = strstr(cot, fact);
-            if (strcmp(grown, colon + 2) != 0 || !strstr(grown, pair) || !f || f >= facts_end)
-                return false;
-            snprintf(list, sizeof list, "%s", grown);
-            added++;
-        } else if (strncmp(line, "Order from ", 11) == 0) {
-            return colon && strcmp(colon + 2, list) == 0 && added >= 1;
-        } else {
+        const char *last = strstr(line, ", so ");
+        last = last ? last + 5 : line + 6;
+        char lw[32];
+        if (sscanf(last, "%31s is %31s than %31[^.].", from[n_facts], lw, to[n_facts]) != 3 ||
+            strcmp(lw, w) != 0 || !question_states(question, from[n_facts], w, to[n_facts]))
             return false;
+        n_facts++;
+    }
+    int n_stated = 0;
+    for (const char *q = strstr(question, " than "); q; q = strstr(q + 1, " than "))
+        n_stated++;
+    if (n_facts < 2 || n_facts != n_stated || strncmp(p, "Walk:", 5) != 0)
+        return false;
+
+    /* The walk, one sentence at a time. */
+    const char *s = p + 5;
+    char cur[32];
+    snprintf(cur, sizeof cur, "%s", from[0]);
+    for (int step = 0; step <= n_facts; step++) {
+        char a[32], sw[32], b[32];
+        int used = 0;
+        if (sscanf(s, " %31s is %31s than %31[^.].%n", a, sw, b, &used) != 3 || !used ||
+            strcmp(a, cur) != 0 || strcmp(sw, w) != 0)
+            return false;
+        s += used;
+        int k = 0;
+        while (k < n_facts && strcmp(from[k], cur) != 0)
+            k++;
+        if (strcmp(b, "no one") == 0) {
+            char end[80];
+            snprintf(end, sizeof end, "\nSo the %s is %s.\n", adj, cur);
+            return k == n_facts && strncmp(s, end, strlen(end)) == 0;
         }
+        if (k == n_facts || strcmp(to[k], b) != 0)
+            return false;
+        snprintf(cur, sizeof cur, "%s", b);
     }
     return false;
 }
@@ -613,7 +661,7 @@ static void test_family(corpus_family f) {
                 v >= 0 && atoi(t.answer) == v && check_steps(t.cot) >= 2 && check_steps(t.cot) <= 3;
         } else if (f == CORPUS_LOGIC && strstr(t.question, "Who is the ")) {
             char *who = solve_ordering(t.question);
-            solved = who && strcmp(who, t.answer) == 0 && check_chain(t.cot);
+            solved = who && strcmp(who, t.answer) == 0 && check_chain(t.question, t.cot);
             free(who);
         } else if (f == CORPUS_LOGIC) {
             solved = strcmp(solve_syllogism(t.question), t.answer) == 0;

@@ -35,7 +35,7 @@ static const char usage[] =
     "  --episode-fraction X    share of training tasks that also get a full PR-CoT\n"
     "                          episode, 0..1 (default 0.2)\n"
     "  --mistake-fraction X    share of episodes whose first attempt has a planted\n"
-    "                          mistake, 0..1 (default 0.3)\n"
+    "                          mistake, 0..1 (default 0.2)\n"
     "  -h, --help              show this help\n";
 
 static int parse_size(const char *opt, const char *s, size_t min, size_t max, size_t *out) {

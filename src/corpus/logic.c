@@ -3,14 +3,17 @@
  *
  * Orderings chain 3 or 4 people by one relation (taller, older, faster,
  * heavier), each fact phrased either way round and the facts shuffled; the
- * question asks for the first or the last. The chain of thought restates
- * every fact in the "more" direction ("Fact: ..."), grows the order one fact
- * at a time ("Next, ..."), writes the whole order and names the answer. No
- * ordering line starts with a name: a name after a space is the same token
- * as in the question, so the model can copy it instead of mapping one token
- * to another. Planted mistakes: the fact at the answer's end read backwards
- * (caught by logical consistency) or left out (caught by information
- * completeness).
+ * question asks for the first or the last. The chain of thought names the
+ * relation that leads to the answer ("The youngest is older than no one."),
+ * restates every fact in that direction ("Fact: ..."), then walks from the
+ * first fact: each sentence of the walk starts with the name that ended the
+ * one before, and its other name follows the same words in a fact line, so
+ * every step is a copy ("Walk: Ravi is older than Marco. Marco is older
+ * than Nora. Nora is older than no one."). The name that ends the walk is
+ * the answer. No line starts with a name: a name after a space is the same
+ * token as in the question. Planted mistakes: the fact at the answer's end
+ * read backwards (caught by logical consistency) or left out (caught by
+ * information completeness); either way the walk stops one name short.
  *
  * Syllogisms use made-up kinds ("wugs") so the answer follows from the rules
  * alone: all A are P, so x is P (yes); no A are P (no); all A are P and x is
@@ -58,74 +61,70 @@ static void fact_text(text_buf *b, const ordering *o, int i) {
         text_buf_printf(b, "%s is %s than %s", o->p[i], o->r->more, o->p[i + 1]);
 }
 
-/* Restate fact i in the "more" direction; reversed writes it backwards. */
+/* The walk runs toward the answer's end: a question about the least walks
+ * down the "more" links, one about the most walks up the "less" links. */
+static const char *walk_word(const ordering *o) {
+    return o->ask_most ? o->r->less : o->r->more;
+}
+
+/* Set *from and *to to fact i as a walk link; reversed swaps them. */
+static void fact_link(const ordering *o, int i, bool reversed, const char **from, const char **to) {
+    const char *a = o->ask_most ? o->p[i + 1] : o->p[i], *b = o->ask_most ? o->p[i] : o->p[i + 1];
+    *from = reversed ? b : a;
+    *to = reversed ? a : b;
+}
+
+/* Write fact i as a walk link, after the question's wording when that runs
+ * the other way. */
 static void fact_step(text_buf *b, const ordering *o, int i, bool reversed) {
-    const char *hi = reversed ? o->p[i + 1] : o->p[i], *lo = reversed ? o->p[i] : o->p[i + 1];
-    if (o->as_less[i])
-        text_buf_printf(b, "Fact: %s is %s than %s, so %s is %s than %s.\n", o->p[i + 1],
-                        o->r->less, o->p[i], hi, o->r->more, lo);
-    else
-        text_buf_printf(b, "Fact: %s is %s than %s.\n", hi, o->r->more, lo);
-}
-
-static void order_list(text_buf *b, const char *const *names, int n) {
-    for (int i = 0; i < n; i++)
-        text_buf_printf(b, "%s%s", i ? ", " : "", names[i]);
-}
-
-/* Write the order one fact at a time, so that each line copies the one
- * before and adds one name instead of writing a whole order at once. Pair j
- * puts order[j] above order[j + 1], and seq lists the pairs in the
- * question's fact order. */
-static void chain_lines(text_buf *b, const ordering *o, const char *const *order, int n_order,
-                        const int *seq, int n_seq) {
-    bool used[MAX_PEOPLE] = {false};
-    int lo = seq[0], hi = seq[0] + 1; /* the first and last position in the chain */
-    used[seq[0]] = true;
-    text_buf_printf(b, "Start with %s, %s.\n", order[lo], order[hi]);
-    for (int step = 1; step < n_order - 1; step++) {
-        int j = -1;
-        for (int k = 0; k < n_seq && j < 0; k++)
-            if (!used[seq[k]] && (seq[k] == lo - 1 || seq[k] == hi))
-                j = seq[k];
-        if (j < 0)
-            break;
-        used[j] = true;
-        if (j == lo - 1) {
-            lo--;
-            text_buf_printf(b, "Next, %s is %s than %s, so %s goes first: ", order[j], o->r->more,
-                            order[j + 1], order[j]);
-        } else {
-            hi++;
-            text_buf_printf(b, "Next, %s is %s than %s, so %s goes last: ", order[j], o->r->more,
-                            order[j + 1], order[j + 1]);
-        }
-        order_list(b, order + lo, hi - lo + 1);
-        text_buf_puts(b, ".\n");
+    const char *from, *to;
+    fact_link(o, i, reversed, &from, &to);
+    bool same_way = o->as_less[i] == o->ask_most;
+    text_buf_puts(b, "Fact: ");
+    if (!same_way) {
+        fact_text(b, o, i);
+        text_buf_puts(b, ", so");
     }
+    text_buf_printf(b, "%s%s is %s than %s.\n", same_way ? "" : " ", from, walk_word(o), to);
 }
 
-/* The chain of thought over `order` (names from most to least) with fact
- * `skip` left out and fact `flip` read backwards (-1 for none). */
-static void ordering_chain(text_buf *b, const ordering *o, const char *const *order, int n_order,
-                           int skip, int flip) {
-    int seq[MAX_PEOPLE], n_seq = 0;
+/* Walk the links from `start` until a name has no link; returns the last. */
+static const char *walk(text_buf *b, const ordering *o, const char *start, const char *const *from,
+                        const char *const *to, int n_links) {
+    const char *cur = start;
+    for (int step = 0; step <= n_links; step++) {
+        int k = 0;
+        while (k < n_links && strcmp(from[k], cur) != 0)
+            k++;
+        if (k == n_links) {
+            text_buf_printf(b, " %s is %s than no one.", cur, walk_word(o));
+            break;
+        }
+        text_buf_printf(b, " %s is %s than %s.", cur, walk_word(o), to[k]);
+        cur = to[k];
+    }
+    return cur;
+}
+
+/* Write the chain of thought with fact `skip` left out and fact `flip` read
+ * backwards (-1 for none), and return the name it ends with. */
+static const char *ordering_chain(text_buf *b, const ordering *o, int skip, int flip) {
+    const char *adj = o->ask_most ? o->r->most : o->r->least;
+    text_buf_printf(b, "The %s is %s than no one.\n", adj, walk_word(o));
+    const char *from[MAX_PEOPLE], *to[MAX_PEOPLE];
+    int n_links = 0;
     for (int k = 0; k < o->n - 1; k++) {
         int i = o->fact_order[k];
         if (i == skip)
             continue;
         fact_step(b, o, i, i == flip);
-        /* Leaving out the top fact drops the top person: pairs move up. */
-        int pair = skip == 0 ? i - 1 : i;
-        if (pair >= 0 && pair < n_order - 1)
-            seq[n_seq++] = pair;
+        fact_link(o, i, i == flip, &from[n_links], &to[n_links]);
+        n_links++;
     }
-    chain_lines(b, o, order, n_order, seq, n_seq);
-    text_buf_printf(b, "Order from %s to %s: ", o->r->most, o->r->least);
-    order_list(b, order, n_order);
-    const char *ans = o->ask_most ? order[0] : order[n_order - 1];
-    text_buf_printf(b, ".\nSo the %s is %s.\nFinal answer: %s",
-                    o->ask_most ? o->r->most : o->r->least, ans, ans);
+    text_buf_puts(b, "Walk:");
+    const char *ans = walk(b, o, from[0], from, to, n_links);
+    text_buf_printf(b, "\nSo the %s is %s.\nFinal answer: %s", adj, ans, ans);
+    return ans;
 }
 
 static int ordering_make(uint64_t *rng, bool mistake, family_out *out) {
@@ -159,61 +158,42 @@ static int ordering_make(uint64_t *rng, bool mistake, family_out *out) {
     rc |= take_text(&b, &t->question);
     rc |= dup_text(answer, &t->answer);
 
-    ordering_chain(&b, &o, o.p, o.n, -1, -1);
+    ordering_chain(&b, &o, -1, -1);
     rc |= take_text(&b, &t->cot);
 
-    /* The end fact, as the question states it. */
+    /* The end fact, as the question states it, and as a walk link. */
     text_buf end;
     text_buf_init(&end);
     fact_text(&end, &o, end_fact);
     const char *end_s = end.data ? end.data : "";
+    const char *end_from, *end_to;
+    fact_link(&o, end_fact, false, &end_from, &end_to);
 
     const char *bad_answer = answer;
     if (mistake) {
-        const char *order[MAX_PEOPLE];
-        int n_order = o.n;
-        memcpy(order, o.p, sizeof order);
         bool drop = rng_range(rng, 0, 1) == 1;
-        if (drop) {
-            /* Without the end fact, the end person drops out of the order. */
-            if (o.ask_most)
-                memmove(order, order + 1, sizeof(order[0]) * (size_t)(o.n - 1));
-            n_order = o.n - 1;
-        } else {
-            const char *tmp = order[end_fact];
-            order[end_fact] = order[end_fact + 1];
-            order[end_fact + 1] = tmp;
-        }
-        ordering_chain(&b, &o, order, n_order, drop ? end_fact : -1, drop ? -1 : end_fact);
+        bad_answer = ordering_chain(&b, &o, drop ? end_fact : -1, drop ? -1 : end_fact);
         rc |= take_text(&b, &t->attempt);
-        bad_answer = o.ask_most ? order[0] : order[n_order - 1];
         t->mistake = drop ? CORPUS_MISTAKE_DROP : CORPUS_MISTAKE_REVERSED;
         t->caught_by = drop ? CORPUS_COMPLETENESS : CORPUS_CONSISTENCY;
     } else {
         rc |= dup_text(t->cot ? t->cot : "", &t->attempt);
     }
 
-    /* The matching review's fix line. */
-    text_buf fix;
-    text_buf_init(&fix);
-    text_buf_puts(&fix, "the order is ");
-    order_list(&fix, o.p, o.n);
-    text_buf_printf(&fix, ", and the %s is %s.", adj, answer);
-    const char *fix_s = fix.data ? fix.data : "";
-    const char *hi = o.p[end_fact], *lo = o.p[end_fact + 1];
-
     if (mistake && t->caught_by == CORPUS_CONSISTENCY)
         text_buf_printf(&b,
                         "The attempt says %s is %s than %s, but the question says %s. Wrong.\n"
-                        "Fix: %s is %s than %s, so %s",
-                        lo, o.r->more, hi, end_s, hi, o.r->more, lo, fix_s);
+                        "Fix: %s is %s than %s, so the %s is %s.",
+                        end_to, walk_word(&o), end_from, end_s, end_from, walk_word(&o), end_to,
+                        adj, answer);
     else
-        text_buf_puts(&b, "Each fact is read the right way round, and the order fits every "
-                          "fact. " NO_PROBLEM);
+        text_buf_puts(&b, "Each fact is read the right way round, and the walk follows the "
+                          "facts. " NO_PROBLEM);
     rc |= take_text(&b, &t->reflection[CORPUS_CONSISTENCY]);
 
     if (mistake && t->caught_by == CORPUS_COMPLETENESS)
-        text_buf_printf(&b, "The attempt leaves out one fact: %s.\nFix: with it, %s", end_s, fix_s);
+        text_buf_printf(&b, "The attempt leaves out one fact: %s.\nFix: with it, the %s is %s.",
+                        end_s, adj, answer);
     else
         text_buf_printf(&b, "The attempt uses all %d facts and names one person. " NO_PROBLEM,
                         o.n - 1);
@@ -223,13 +203,13 @@ static int ordering_make(uint64_t *rng, bool mistake, family_out *out) {
                       "people beyond them. " NO_PROBLEM);
     rc |= take_text(&b, &t->reflection[CORPUS_BIASES]);
 
-    /* Alternative: walk the order from the other end. */
-    const char *rev[MAX_PEOPLE];
-    for (int i = 0; i < o.n; i++)
-        rev[i] = o.p[o.n - 1 - i];
-    text_buf_printf(&b, "Another way: go from the %s to the %s: ", o.r->least, o.r->most);
-    order_list(&b, rev, o.n);
-    text_buf_printf(&b, ". The %s is %s.\n", adj, answer);
+    /* Alternative: walk again from the last fact instead of the first. */
+    const char *from[MAX_PEOPLE], *to[MAX_PEOPLE];
+    for (int k = 0; k < o.n - 1; k++)
+        fact_link(&o, o.fact_order[k], false, &from[k], &to[k]);
+    text_buf_puts(&b, "Another way: start from the last fact. Walk:");
+    walk(&b, &o, from[o.n - 2], from, to, o.n - 1);
+    text_buf_printf(&b, " The %s is %s.\n", adj, answer);
     rc |= take_alternative(&b, mistake, bad_answer, answer, &t->reflection[CORPUS_ALTERNATIVE]);
 
     if (mistake)
@@ -241,17 +221,16 @@ static int ordering_make(uint64_t *rng, bool mistake, family_out *out) {
     if (mistake && t->mistake == CORPUS_MISTAKE_REVERSED)
         text_buf_printf(&b,
                         "The reviews find a problem: %s is %s than %s, not the other way round.",
-                        hi, o.r->more, lo);
+                        end_from, walk_word(&o), end_to);
     else if (mistake)
         text_buf_printf(&b, "The reviews find a problem: the fact that %s is left out.", end_s);
     else
         text_buf_puts(&b, REVIEW_OK);
     rc |= take_text(&b, &out->review);
 
-    if (end.failed || fix.failed)
+    if (end.failed)
         rc = -1;
     text_buf_free(&end);
-    text_buf_free(&fix);
     text_buf_free(&b);
     return rc ? -1 : 0;
 }
