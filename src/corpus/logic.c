@@ -2,9 +2,9 @@
  * logic: orderings and syllogisms.
  *
  * Orderings chain 3 or 4 people by one relation (taller, older, faster,
- * heavier), each fact phrased either way round and the facts shuffled; the
- * question asks for the first or the last. The chain of thought names the
- * relation that leads to the answer ("The youngest is older than no one."),
+ * heavier), each fact phrased either way round and the facts shuffled. The
+ * question names the first or the last to find. The chain of thought names
+ * the relation that leads to the answer ("The youngest is older than no one."),
  * restates every fact in that direction ("Fact: ..."), then walks from the
  * first fact: each sentence of the walk starts with the name that ended the
  * one before, and its other name follows the same words in a fact line, so
