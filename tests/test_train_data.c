@@ -142,6 +142,9 @@ static void test_shuffle_on(void) {
         return;
     }
 
+    ok(train_data_align_docs(&d, &err) < 0 && strstr(err.msg, path) && d.n_aligned == 0,
+       "u32 ids have no documents to align to: %s", err.msg);
+
     /* A straight run of 20 steps, then a fresh load that starts at step 10
      * as a resumed run does. */
     int32_t straight[STEPS][B * (T + 1)], resumed[B * (T + 1)];
@@ -283,6 +286,37 @@ static void test_tokenised(void) {
         }
         ok(match, "jsonl: %zu documents give the reference ids, each followed by EOS (%zu ids)",
            n_docs, d.n_tokens);
+
+        /* Aligned windows: the loader notes where each document starts,
+         * and every shuffled row then begins at one of those starts. */
+        int starts_ok = d.n_doc_starts == n_docs;
+        for (size_t i = 0, pos = 0; starts_ok && i < n_docs; i++) {
+            starts_ok &= d.doc_starts[i] == pos;
+            pos += docs[i].n + 1;
+        }
+        ok(starts_ok, "jsonl: document starts noted (%zu)", d.n_doc_starts);
+        size_t seq = 4;
+        if (train_data_set_window(&d, seq, 0, &err) < 0 || train_data_align_docs(&d, &err) < 0) {
+            ok(0, "aligned windows: %s", err.msg);
+        } else {
+            int aligned = d.n_aligned == n_docs;
+            size_t hits[64] = {0};
+            for (uint64_t k = 0; k < 200; k++) {
+                size_t start = data_window_start(&d, 2, true, 7, k, k % 2);
+                size_t i = 0;
+                while (i < n_docs && d.doc_starts[i] != start)
+                    i++;
+                aligned &= i < n_docs && d.ids[start] == docs[i].ids[0];
+                if (i < n_docs && i < 64)
+                    hits[i]++;
+            }
+            size_t drawn = 0;
+            for (size_t i = 0; i < n_docs && i < 64; i++)
+                drawn += hits[i] > 0;
+            ok(aligned, "aligned windows start at a document's first id (200 rows)");
+            ok(drawn == (n_docs < 64 ? n_docs : 64), "aligned windows draw every document (%zu)",
+               drawn);
+        }
         train_data_free(&d);
     }
 

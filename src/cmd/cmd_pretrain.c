@@ -75,7 +75,8 @@ static const char usage[] =
     "  --weight-decay X       AdamW decoupled weight decay, not on norms (default 0.01)\n"
     "  --clip X               global gradient-norm clipping, 0 for none (default 1)\n"
     "  --seed N               seed of the random init and the shuffled sampler (default 1)\n"
-    "  --shuffle on|off       random windows, or consecutive ones (default on)\n"
+    "  --shuffle on|off|docs  random windows, consecutive ones, or random windows that\n"
+    "                         start at a document (default on)\n"
     "  --probe-every N        held-out loss, perplexity and top-1 accuracy every N steps,\n"
     "                         0 for never (default 50)\n"
     "  --save-every N         checkpoint every N steps, 0 for only at the end (default 200)\n"
@@ -87,7 +88,7 @@ typedef struct pretrain_options {
     const char *config, *tokenizer, *data, *out, *resume;
     long steps, batch, seq, warmup, decay_steps, probe_every, save_every, threads;
     double lr, weight_decay, clip, seed;
-    bool shuffle, warmup_given, decay_steps_given;
+    bool shuffle, align_docs, warmup_given, decay_steps_given;
     lr_decay schedule;
     /* For --resume: which of the changeable settings were given. */
     bool steps_given, save_every_given, schedule_given;
@@ -172,11 +173,12 @@ static int parse_value(pretrain_options *o, const char *a, const char *v) {
     else if (strcmp(a, "--seed") == 0)
         return train_parse_seed(cmd, v, &o->seed);
     else if (strcmp(a, "--shuffle") == 0) {
-        if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
-            cmd_fail("pretrain: --shuffle '%s': expected on or off", v);
+        if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0 && strcmp(v, "docs") != 0) {
+            cmd_fail("pretrain: --shuffle '%s': expected on, off or docs", v);
             return -1;
         }
-        o->shuffle = strcmp(v, "on") == 0;
+        o->shuffle = strcmp(v, "off") != 0;
+        o->align_docs = strcmp(v, "docs") == 0;
     } else if (strcmp(a, "--schedule") == 0) {
         o->schedule_given = true;
         if (lr_decay_parse(v, &o->schedule, &err) < 0) {
@@ -315,7 +317,10 @@ static cJSON *settings_json(const pretrain_options *o, const char *hash, size_t 
     cJSON_AddNumberToObject(j, "adam_eps", 1e-8);
     cJSON_AddNumberToObject(j, "clip", o->clip);
     cJSON_AddNumberToObject(j, "seed", o->seed);
-    cJSON_AddStringToObject(j, "shuffle", o->shuffle ? "on" : "off");
+    const char *order = o->shuffle ? "on" : "off";
+    if (o->align_docs)
+        order = "docs";
+    cJSON_AddStringToObject(j, "shuffle", order);
     cJSON_AddStringToObject(j, "init", "normal 0.02, residual projections 0.02/sqrt(2L)");
     cJSON_AddNumberToObject(j, "probe_every", (double)o->probe_every);
     cJSON_AddNumberToObject(j, "probe_rows", (double)probe_rows);
@@ -349,7 +354,8 @@ static int options_from_settings(pretrain_options *o, const cJSON *s, const char
     if (train_resume_decay(cmd, s, run, o->schedule_given, &o->schedule, o->decay_steps_given,
                            o->steps, o->warmup, &o->decay_steps) < 0)
         return -1;
-    o->shuffle = strcmp(shuffle, "on") == 0;
+    o->shuffle = strcmp(shuffle, "on") == 0 || strcmp(shuffle, "docs") == 0;
+    o->align_docs = strcmp(shuffle, "docs") == 0;
     if (o->batch < 1 || o->seq < 1 || o->warmup < 0 || o->probe_every < 0 || o->save_every < 0) {
         cmd_fail("pretrain: %s/run.json: batch, seq, warmup, probe_every or save_every is out of "
                  "range; the run folder is damaged, start a new run",
@@ -465,6 +471,10 @@ static int prepare(setup *s, const pretrain_options *o, bool resume) {
                 err.msg);
         else
             train_fail("pretrain", err.msg);
+        return -1;
+    }
+    if (o->align_docs && train_data_align_docs(&s->data, &err) < 0) {
+        train_fail("pretrain", err.msg);
         return -1;
     }
 

@@ -132,10 +132,25 @@ static int check_ids(const char *path, const int32_t *ids, size_t n, int vocab_s
     return 0;
 }
 
-/* Encode one document and append it and the EOS id. */
-static int append_document(id_buf *out, const char *path, const tokenizer *tok, int vocab_size,
+/* Note that a document starts at id `pos`, for aligned windows. */
+static int record_start(train_data *d, size_t pos) {
+    if (d->n_doc_starts == d->cap_doc_starts) {
+        size_t cap = d->cap_doc_starts ? 2 * d->cap_doc_starts : 1024;
+        size_t *p = realloc(d->doc_starts, cap * sizeof *p);
+        if (!p)
+            return -1;
+        d->doc_starts = p;
+        d->cap_doc_starts = cap;
+    }
+    d->doc_starts[d->n_doc_starts++] = pos;
+    return 0;
+}
+
+/* Encode one document and append it and the EOS id, noting where it starts. */
+static int append_document(train_data *d, id_buf *out, const tokenizer *tok, int vocab_size,
                            const char *text, size_t len, const char *where, size_t where_value,
                            lrc_error *err) {
+    const char *path = d->path;
     int32_t *ids = NULL;
     size_t n = 0;
     if (tokenizer_encode(tok, text, len, false, &ids, &n, err) < 0) {
@@ -146,7 +161,9 @@ static int append_document(id_buf *out, const char *path, const tokenizer *tok, 
     int rc = check_ids(path, ids, n, vocab_size, where ? where : "document", where_value, err);
     if (rc == 0 && n > 0) {
         int32_t eos = tokenizer_eos_id(tok);
-        rc = id_buf_append(out, ids, n);
+        rc = record_start(d, out->n);
+        if (rc == 0)
+            rc = id_buf_append(out, ids, n);
         if (rc == 0 && eos >= 0)
             rc = id_buf_append(out, &eos, 1);
         if (rc < 0)
@@ -162,7 +179,7 @@ static int load_text(train_data *d, id_buf *out, const tokenizer *tok, int vocab
     size_t len;
     if (read_file(d->path, &buf, &len, err) < 0)
         return -1;
-    int rc = append_document(out, d->path, tok, vocab_size, buf, len, NULL, 0, err);
+    int rc = append_document(d, out, tok, vocab_size, buf, len, NULL, 0, err);
     if (rc == 0 && len > 0)
         d->n_docs = 1;
     free(buf);
@@ -208,7 +225,7 @@ static int load_jsonl(train_data *d, id_buf *out, const tokenizer *tok, int voca
                                                    : "no field \"text\"");
         } else {
             size_t before = out->n;
-            rc = append_document(out, d->path, tok, vocab_size, text->valuestring,
+            rc = append_document(d, out, tok, vocab_size, text->valuestring,
                                  strlen(text->valuestring), "line", line_no, err);
             if (rc == 0 && out->n > before)
                 d->n_docs++;
@@ -287,6 +304,7 @@ int train_data_load(train_data *d, const char *path, data_format fmt, const toke
     }
     if (rc < 0) {
         free(out.ids);
+        free(d->doc_starts);
         memset(d, 0, sizeof *d);
         return -1;
     }
@@ -334,11 +352,28 @@ static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t m) {
     return r;
 }
 
+int train_data_align_docs(train_data *d, lrc_error *err) {
+    size_t n = 0;
+    while (n < d->n_doc_starts && d->doc_starts[n] < d->n_train)
+        n++;
+    if (n == 0)
+        return lrc_errorf(err,
+                          "%s: no document starts in the training ids (a .u32 file has no "
+                          "documents); use --shuffle on, or give text or JSONL data",
+                          d->path);
+    d->n_aligned = n;
+    return 0;
+}
+
 size_t data_window_start(const train_data *d, size_t batch, bool shuffle, uint64_t seed,
                          uint64_t step, size_t row) {
     uint64_t n = d->n_train;
-    if (shuffle)
-        return (size_t)(rng_hash64(rng_hash64(rng_hash64(seed) ^ step) ^ row) % n);
+    if (shuffle) {
+        uint64_t mix = rng_hash64(rng_hash64(rng_hash64(seed) ^ step) ^ row);
+        if (d->n_aligned > 0)
+            return d->doc_starts[mix % d->n_aligned];
+        return (size_t)(mix % n);
+    }
 
     /* ((step·B + row)·T) mod n, reduced at every step so nothing overflows. */
     uint64_t rows = (mulmod(step, batch, n) + row % n) % n;
@@ -365,5 +400,6 @@ void train_data_probe(const train_data *d, int32_t *out) {
 
 void train_data_free(train_data *d) {
     free(d->ids);
+    free(d->doc_starts);
     memset(d, 0, sizeof *d);
 }

@@ -19,6 +19,8 @@
  *   shuffle off  row j of step k starts at token ((k·B + j)·T) mod n.
  *   shuffle on   row j of step k starts at mix(seed, k, j) mod n, where mix
  *                is splitmix64 applied three times (data_window_start).
+ *   shuffle docs as on, but at the start of a document drawn by mix
+ *                (train_data_align_docs).
  * Either way a window that runs past n continues at token 0, and the start
  * is a pure function of (settings, k, j): resuming at step k needs no saved
  * sampler state, only k. Step k here counts from 0 for the first batch.
@@ -49,10 +51,13 @@ typedef struct train_data {
     data_format format; /* as resolved from AUTO */
     int32_t *ids;       /* (n_tokens) */
     size_t n_tokens;
-    size_t n_docs;     /* documents encoded (0 for u32 files) */
-    size_t seq;        /* T, set by train_data_set_window */
-    size_t probe_rows; /* P */
-    size_t n_train;    /* ids [0, n_train) feed training windows */
+    size_t n_docs;      /* documents encoded (0 for u32 files) */
+    size_t seq;         /* T, set by train_data_set_window */
+    size_t probe_rows;  /* P */
+    size_t n_train;     /* ids [0, n_train) feed training windows */
+    size_t *doc_starts; /* (n_doc_starts) the first id of each text or JSONL document */
+    size_t n_doc_starts, cap_doc_starts;
+    size_t n_aligned; /* > 0 after train_data_align_docs: starts below n_train */
 } train_data;
 
 /* Parse "auto", "text", "jsonl" or "u32" (for a --format option). */
@@ -74,6 +79,15 @@ int train_data_load(train_data *d, const char *path, data_format fmt, const toke
  * fewer than T + 1 ids remain for training.
  */
 int train_data_set_window(train_data *d, size_t seq, size_t probe_rows, lrc_error *err);
+
+/*
+ * Make shuffled windows start at documents: row j of step k then starts at
+ * the first id of document mix(seed, k, j) mod D, where D counts the
+ * documents that start below n_train. Every window then holds its first
+ * document from the start. Call after train_data_set_window. Fails for
+ * data without documents (u32).
+ */
+int train_data_align_docs(train_data *d, lrc_error *err);
 
 /* Token where row `row` of step `step` starts, in [0, n_train). */
 size_t data_window_start(const train_data *d, size_t batch, bool shuffle, uint64_t seed,
