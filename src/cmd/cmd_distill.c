@@ -72,7 +72,8 @@ static const char usage[] =
     "  --kl-weight X          weight of the KL divergence (default 1)\n"
     "  --clone-weight X       weight of the summed clone losses (default 1)\n"
     "  --seed N               seed of the random init and the shuffled sampler (default 1)\n"
-    "  --shuffle on|off       random windows, or consecutive ones (default on)\n"
+    "  --shuffle on|off|docs  random windows, consecutive ones, or random windows that\n"
+    "                         start at a document (default on)\n"
     "  --init FILE            load every trainable tensor from a safetensors file\n"
     "  --init-method NAME     random or svd, when no --init is given (default random)\n"
     "  --probe-every N        probe MI, top-1 and perplexities every N steps, 0 for\n"
@@ -159,11 +160,12 @@ static int parse_value(distill_options *o, const char *a, const char *v) {
     else if (strcmp(a, "--seed") == 0)
         return train_parse_seed("distill", v, &o->seed);
     else if (strcmp(a, "--shuffle") == 0) {
-        if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
-            cmd_fail("distill: --shuffle '%s': expected on or off", v);
+        if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0 && strcmp(v, "docs") != 0) {
+            cmd_fail("distill: --shuffle '%s': expected on, off or docs", v);
             return -1;
         }
-        o->shuffle = strcmp(v, "on") == 0;
+        o->shuffle = strcmp(v, "off") != 0;
+        o->align_docs = strcmp(v, "docs") == 0;
     } else if (strcmp(a, "--init-method") == 0) {
         if (strcmp(v, "random") != 0 && strcmp(v, "svd") != 0) {
             cmd_fail("distill: --init-method '%s': expected random or svd", v);

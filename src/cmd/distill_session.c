@@ -89,7 +89,10 @@ static cJSON *settings_json(const distill_options *o, size_t probe_rows) {
     cJSON_AddNumberToObject(j, "kl_weight", o->kl_weight);
     cJSON_AddNumberToObject(j, "clone_weight", o->clone_weight);
     cJSON_AddNumberToObject(j, "seed", o->seed);
-    cJSON_AddStringToObject(j, "shuffle", o->shuffle ? "on" : "off");
+    const char *order = o->shuffle ? "on" : "off";
+    if (o->align_docs)
+        order = "docs";
+    cJSON_AddStringToObject(j, "shuffle", order);
     if (o->init)
         cJSON_AddStringToObject(j, "init", init);
     else
@@ -134,7 +137,8 @@ static int options_from_settings(distill_options *o, const cJSON *s, const char 
     if (train_resume_decay("distill", s, run, o->schedule_given, &o->schedule, o->decay_steps_given,
                            o->steps, o->warmup, &o->decay_steps) < 0)
         return -1;
-    o->shuffle = strcmp(shuffle, "on") == 0;
+    o->shuffle = strcmp(shuffle, "on") == 0 || strcmp(shuffle, "docs") == 0;
+    o->align_docs = strcmp(shuffle, "docs") == 0;
     o->svd = strcmp(method, "svd") == 0;
     if (o->rank < 1 || o->batch < 1 || o->seq < 1 || o->warmup < 0 || o->probe_every < 0 ||
         o->save_every < 0) {
@@ -224,6 +228,10 @@ static int prepare(distill_session *s, distill_options *o, bool resume) {
                 err.msg);
         else
             train_fail("distill", err.msg);
+        return -1;
+    }
+    if (o->align_docs && train_data_align_docs(&s->data, &err) < 0) {
+        train_fail("distill", err.msg);
         return -1;
     }
 

@@ -38,7 +38,7 @@ typedef struct distill_options {
     const char *teacher, *data, *out, *init, *resume;
     long rank, steps, batch, seq, warmup, decay_steps, probe_every, save_every, threads;
     double lr, weight_decay, clip, kl_temp, ce_weight, kl_weight, clone_weight, seed;
-    bool shuffle, svd, warmup_given, decay_steps_given, init_method_given;
+    bool shuffle, align_docs, svd, warmup_given, decay_steps_given, init_method_given;
     lr_decay schedule;
     /* For a resume: which of the changeable settings were given. */
     bool steps_given, save_every_given, schedule_given;
