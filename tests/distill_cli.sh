@@ -71,14 +71,8 @@ ok "10 steps" "$LRC" distill $run_flags --steps 10 --out "$TMP/split"
 ok "--resume for 10 more" "$LRC" distill --resume "$TMP/split" --steps 20 --threads 1
 grep -q "from step 10 of 20" "$TMP/err"
 check "--resume continues from step 10"
-strip='import json, sys
-for l in open(sys.argv[1]):
-    r = json.loads(l)
-    for k in ("tokens_per_s", "elapsed_s", "eta_s"):
-        r.pop(k, None)
-    print(json.dumps(r, sort_keys=True))'
-"$py" -c "$strip" "$TMP/straight/metrics.jsonl" >"$TMP/a" &&
-    "$py" -c "$strip" "$TMP/split/metrics.jsonl" >"$TMP/b" && cmp -s "$TMP/a" "$TMP/b" &&
+metrics_without_clock "$TMP/straight/metrics.jsonl" >"$TMP/a" &&
+    metrics_without_clock "$TMP/split/metrics.jsonl" >"$TMP/b" && cmp -s "$TMP/a" "$TMP/b" &&
     [ "$(grep -c '"step"' "$TMP/a")" -eq 25 ]
 check "resume: 10 + 10 steps give the 20-step metrics (20 steps, 5 probes)"
 grep -q '"mi": \[' "$TMP/a" && grep -q '"step": 0, "top1"' "$TMP/a"
@@ -109,41 +103,13 @@ fails_resume_change
 check "--resume refuses a changed --rank (settings come from run.json)"
 
 # --- windows aligned to documents -----------------------------------------------
-docs="$TMP/docs.jsonl"
-for i in 1 2 3 4 5 6 7 8; do
-    printf '{"text": "the cat sat on the mat. the dog ran to the cat and the cat ran away. %s"}\n' \
-        "$i"
-done >"$docs"
-doc_flags="--teacher $tok_teacher --rank 16 --data $docs --batch 2 --seq 16 --lr 0.01
+check_shuffle_docs distill "--teacher $tok_teacher --rank 16 --batch 2 --seq 16 --lr 0.01
     --warmup 2 --schedule constant --probe-every 5 --save-every 4 --threads 1"
-# shellcheck disable=SC2086
-ok "10 steps with --shuffle docs" "$LRC" distill $doc_flags --shuffle docs --steps 10 \
-    --out "$TMP/docs10"
-grep -q '"shuffle":[[:space:]]*"docs"' "$TMP/docs10/run.json"
-check "run.json records shuffle docs"
-# shellcheck disable=SC2086
-ok "10 steps with --shuffle on" "$LRC" distill $doc_flags --shuffle on --steps 10 \
-    --out "$TMP/on10"
-"$py" -c "$strip" "$TMP/docs10/metrics.jsonl" >"$TMP/a" &&
-    "$py" -c "$strip" "$TMP/on10/metrics.jsonl" >"$TMP/b" && ! cmp -s "$TMP/a" "$TMP/b"
-check "aligned windows train on other windows than shuffled ones"
-# shellcheck disable=SC2086
-ok "5 steps with --shuffle docs" "$LRC" distill $doc_flags --shuffle docs --steps 5 \
-    --out "$TMP/docs5"
-ok "--resume keeps the aligned windows" "$LRC" distill --resume "$TMP/docs5" --steps 10 \
-    --threads 1
-"$py" -c "$strip" "$TMP/docs10/metrics.jsonl" >"$TMP/a" &&
-    "$py" -c "$strip" "$TMP/docs5/metrics.jsonl" >"$TMP/b" && cmp -s "$TMP/a" "$TMP/b"
-check "5 aligned steps resumed to 10 give the 10-step run"
 "$LRC" distill --teacher "$teacher" --rank 12 --data "$lrc_data/cli_data.u32" --seq 8 \
     --probe-every 0 --shuffle docs --steps 2 --out "$TMP/u32docs" >"$TMP/out" 2>"$TMP/err"
 [ $? -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q "no document starts" "$TMP/err" &&
     [ ! -e "$TMP/u32docs" ]
 check "--shuffle docs on .u32 ids is a one-line error"
-"$LRC" distill $doc_flags --shuffle sideways --out "$TMP/side" >"$TMP/out" 2>"$TMP/err"
-[ $? -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
-    grep -q -- "--shuffle 'sideways': expected on, off or docs" "$TMP/err" && [ ! -e "$TMP/side" ]
-check "an unknown --shuffle names the three values"
 
 # --- SIGINT ------------------------------------------------------------------
 # shellcheck disable=SC2086

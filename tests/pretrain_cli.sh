@@ -174,37 +174,8 @@ check "--resume refuses a changed --batch (settings come from run.json)"
 check "the run with a tokenizer file copies the tokenizer files of its folder"
 
 # --- windows aligned to documents ----------------------------------------------
-docs="$TMP/docs.jsonl"
-for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
-    printf '{"text": "the cat sat on the mat. the dog ran to the cat and the cat ran away. %s"}\n' \
-        "$i"
-done >"$docs"
-doc_flags="--config $config --tokenizer $tok --data $docs --batch 2 --seq 16 --lr 0.01
+check_shuffle_docs pretrain "--config $config --tokenizer $tok --batch 2 --seq 16 --lr 0.01
     --warmup 2 --schedule constant --probe-every 5 --save-every 4 --threads 1"
-# shellcheck disable=SC2086
-ok "10 steps with --shuffle docs" "$LRC" pretrain $doc_flags --shuffle docs --steps 10 \
-    --out "$TMP/docs10"
-grep -q '"shuffle":[[:space:]]*"docs"' "$TMP/docs10/run.json"
-check "run.json records shuffle docs"
-# shellcheck disable=SC2086
-ok "10 steps with --shuffle on" "$LRC" pretrain $doc_flags --shuffle on --steps 10 \
-    --out "$TMP/on10"
-"$py" -c "$strip" "$TMP/docs10/metrics.jsonl" >"$TMP/a" &&
-    "$py" -c "$strip" "$TMP/on10/metrics.jsonl" >"$TMP/b" && ! cmp -s "$TMP/a" "$TMP/b"
-check "aligned windows train on other windows than shuffled ones"
-# shellcheck disable=SC2086
-ok "6 steps with --shuffle docs" "$LRC" pretrain $doc_flags --shuffle docs --steps 6 \
-    --out "$TMP/docs6"
-ok "--resume keeps the aligned windows" "$LRC" pretrain --resume "$TMP/docs6" --steps 10
-"$py" -c "$strip" "$TMP/docs10/metrics.jsonl" | grep -v '"step": 6, "top1"' >"$TMP/a" &&
-    "$py" -c "$strip" "$TMP/docs6/metrics.jsonl" | grep -v '"step": 6, "top1"' >"$TMP/b" &&
-    cmp -s "$TMP/a" "$TMP/b"
-check "6 aligned steps resumed to 10 give the 10-step run"
-"$LRC" pretrain --config "$config" --tokenizer "$tok" --data "$text" --shuffle sideways \
-    --out "$TMP/side" >"$TMP/out" 2>"$TMP/err"
-[ $? -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
-    grep -q -- "--shuffle 'sideways': expected on, off or docs" "$TMP/err" && [ ! -e "$TMP/side" ]
-check "an unknown --shuffle names the three values"
 
 # --- SIGINT and divergence -------------------------------------------------------
 # shellcheck disable=SC2086

@@ -159,14 +159,9 @@ static int parse_value(distill_options *o, const char *a, const char *v) {
         return train_parse_double("distill", a, v, 0.0, false, &o->clone_weight);
     else if (strcmp(a, "--seed") == 0)
         return train_parse_seed("distill", v, &o->seed);
-    else if (strcmp(a, "--shuffle") == 0) {
-        if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0 && strcmp(v, "docs") != 0) {
-            cmd_fail("distill: --shuffle '%s': expected on, off or docs", v);
-            return -1;
-        }
-        o->shuffle = strcmp(v, "off") != 0;
-        o->align_docs = strcmp(v, "docs") == 0;
-    } else if (strcmp(a, "--init-method") == 0) {
+    else if (strcmp(a, "--shuffle") == 0)
+        return train_parse_shuffle("distill", v, &o->shuffle, &o->align_docs);
+    else if (strcmp(a, "--init-method") == 0) {
         if (strcmp(v, "random") != 0 && strcmp(v, "svd") != 0) {
             cmd_fail("distill: --init-method '%s': expected random or svd", v);
             return -1;

@@ -172,14 +172,9 @@ static int parse_value(pretrain_options *o, const char *a, const char *v) {
         return train_parse_double(cmd, a, v, 0.0, false, &o->clip);
     else if (strcmp(a, "--seed") == 0)
         return train_parse_seed(cmd, v, &o->seed);
-    else if (strcmp(a, "--shuffle") == 0) {
-        if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0 && strcmp(v, "docs") != 0) {
-            cmd_fail("pretrain: --shuffle '%s': expected on, off or docs", v);
-            return -1;
-        }
-        o->shuffle = strcmp(v, "off") != 0;
-        o->align_docs = strcmp(v, "docs") == 0;
-    } else if (strcmp(a, "--schedule") == 0) {
+    else if (strcmp(a, "--shuffle") == 0)
+        return train_parse_shuffle(cmd, v, &o->shuffle, &o->align_docs);
+    else if (strcmp(a, "--schedule") == 0) {
         o->schedule_given = true;
         if (lr_decay_parse(v, &o->schedule, &err) < 0) {
             cmd_fail("pretrain: --schedule: '%s' is not one of cosine, linear, constant, wsd", v);
@@ -317,10 +312,7 @@ static cJSON *settings_json(const pretrain_options *o, const char *hash, size_t 
     cJSON_AddNumberToObject(j, "adam_eps", 1e-8);
     cJSON_AddNumberToObject(j, "clip", o->clip);
     cJSON_AddNumberToObject(j, "seed", o->seed);
-    const char *order = o->shuffle ? "on" : "off";
-    if (o->align_docs)
-        order = "docs";
-    cJSON_AddStringToObject(j, "shuffle", order);
+    cJSON_AddStringToObject(j, "shuffle", train_shuffle_name(o->shuffle, o->align_docs));
     cJSON_AddStringToObject(j, "init", "normal 0.02, residual projections 0.02/sqrt(2L)");
     cJSON_AddNumberToObject(j, "probe_every", (double)o->probe_every);
     cJSON_AddNumberToObject(j, "probe_rows", (double)probe_rows);
@@ -354,8 +346,12 @@ static int options_from_settings(pretrain_options *o, const cJSON *s, const char
     if (train_resume_decay(cmd, s, run, o->schedule_given, &o->schedule, o->decay_steps_given,
                            o->steps, o->warmup, &o->decay_steps) < 0)
         return -1;
-    o->shuffle = strcmp(shuffle, "on") == 0 || strcmp(shuffle, "docs") == 0;
-    o->align_docs = strcmp(shuffle, "docs") == 0;
+    if (train_shuffle_from_name(shuffle, &o->shuffle, &o->align_docs) < 0) {
+        cmd_fail("%s: %s/run.json: shuffle '%s' is not on, off or docs; the run folder is "
+                 "damaged, start a new run",
+                 cmd, run, shuffle);
+        return -1;
+    }
     if (o->batch < 1 || o->seq < 1 || o->warmup < 0 || o->probe_every < 0 || o->save_every < 0) {
         cmd_fail("pretrain: %s/run.json: batch, seq, warmup, probe_every or save_every is out of "
                  "range; the run folder is damaged, start a new run",

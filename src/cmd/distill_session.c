@@ -89,10 +89,7 @@ static cJSON *settings_json(const distill_options *o, size_t probe_rows) {
     cJSON_AddNumberToObject(j, "kl_weight", o->kl_weight);
     cJSON_AddNumberToObject(j, "clone_weight", o->clone_weight);
     cJSON_AddNumberToObject(j, "seed", o->seed);
-    const char *order = o->shuffle ? "on" : "off";
-    if (o->align_docs)
-        order = "docs";
-    cJSON_AddStringToObject(j, "shuffle", order);
+    cJSON_AddStringToObject(j, "shuffle", train_shuffle_name(o->shuffle, o->align_docs));
     if (o->init)
         cJSON_AddStringToObject(j, "init", init);
     else
@@ -137,8 +134,12 @@ static int options_from_settings(distill_options *o, const cJSON *s, const char 
     if (train_resume_decay("distill", s, run, o->schedule_given, &o->schedule, o->decay_steps_given,
                            o->steps, o->warmup, &o->decay_steps) < 0)
         return -1;
-    o->shuffle = strcmp(shuffle, "on") == 0 || strcmp(shuffle, "docs") == 0;
-    o->align_docs = strcmp(shuffle, "docs") == 0;
+    if (train_shuffle_from_name(shuffle, &o->shuffle, &o->align_docs) < 0) {
+        cmd_fail("distill: %s/run.json: shuffle '%s' is not on, off or docs; the run folder is "
+                 "damaged, start a new run",
+                 run, shuffle);
+        return -1;
+    }
     o->svd = strcmp(method, "svd") == 0;
     if (o->rank < 1 || o->batch < 1 || o->seq < 1 || o->warmup < 0 || o->probe_every < 0 ||
         o->save_every < 0) {

@@ -62,6 +62,28 @@ int train_parse_seed(const char *cmd, const char *s, double *out) {
     return 0;
 }
 
+int train_shuffle_from_name(const char *s, bool *shuffle, bool *align_docs) {
+    if (strcmp(s, "on") != 0 && strcmp(s, "off") != 0 && strcmp(s, "docs") != 0)
+        return -1;
+    *shuffle = strcmp(s, "off") != 0;
+    *align_docs = strcmp(s, "docs") == 0;
+    return 0;
+}
+
+int train_parse_shuffle(const char *cmd, const char *s, bool *shuffle, bool *align_docs) {
+    if (train_shuffle_from_name(s, shuffle, align_docs) < 0) {
+        cmd_fail("%s: --shuffle '%s': expected on, off or docs", cmd, s);
+        return -1;
+    }
+    return 0;
+}
+
+const char *train_shuffle_name(bool shuffle, bool align_docs) {
+    if (align_docs)
+        return "docs";
+    return shuffle ? "on" : "off";
+}
+
 int train_check_warmup(const char *cmd, bool given, long steps, long *warmup) {
     if (!given)
         *warmup = steps / 10;

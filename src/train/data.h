@@ -57,7 +57,7 @@ typedef struct train_data {
     size_t n_train;     /* ids [0, n_train) feed training windows */
     size_t *doc_starts; /* (n_doc_starts) the first id of each text or JSONL document */
     size_t n_doc_starts, cap_doc_starts;
-    size_t n_aligned; /* > 0 after train_data_align_docs: starts below n_train */
+    size_t n_aligned; /* document starts below n_train, once train_data_align_docs ran */
 } train_data;
 
 /* Parse "auto", "text", "jsonl" or "u32" (for a --format option). */
@@ -83,9 +83,9 @@ int train_data_set_window(train_data *d, size_t seq, size_t probe_rows, lrc_erro
 /*
  * Make shuffled windows start at documents: row j of step k then starts at
  * the first id of document mix(seed, k, j) mod D, where D counts the
- * documents that start below n_train. Every window then holds its first
- * document from the start. Call after train_data_set_window. Fails for
- * data without documents (u32).
+ * documents that start below n_train. So a document shorter than T is
+ * trained whole. Call after train_data_set_window. Fails for data without
+ * documents (u32).
  */
 int train_data_align_docs(train_data *d, lrc_error *err);
 
