@@ -336,14 +336,29 @@ static int check_steps(const char *cot) {
     return steps > 0 && ok_final ? steps : -1;
 }
 
+/* The number of "Step " lines of text, and in *first the number of the
+ * first one (-1 when there is none). */
+static int count_steps(const char *text, int *first) {
+    const char *p = text;
+    char line[512];
+    int n = 0;
+    *first = -1;
+    while (next_line(&p, line, sizeof line))
+        if (strncmp(line, "Step ", 5) == 0 && n++ == 0 && sscanf(line + 5, "%d", first) != 1)
+            *first = -1;
+    return n;
+}
+
 /* The arith attempt, logical-consistency review and synthesis. After a
  * planted mistake the synthesis's steps are right. Without one the
  * synthesis is the review line and the final answer alone. The review
- * recomputes the attempt's steps in right column work. Without a planted slip the attempt's steps
- * all hold and the review confirms each ("Correct.") and finds no problem. With a slip the
- * attempt's column work first fails at some step i, the review stops at step i with "So A op B = C,
- * not D. Wrong" where D is the attempt's result of step i, and the synthesis's first line names
- * step i. */
+ * recomputes the attempt's steps in right column work, from the last step
+ * back. Without a planted slip the attempt's steps all hold and the review
+ * confirms each ("Correct.") and finds no problem. With a slip the
+ * attempt's column work first fails at some step i, the review goes from
+ * step n down to step i and stops there with "So A op B = C, not D. Wrong"
+ * where D is the attempt's result of step i, and the synthesis's first
+ * line names step i. */
 static bool check_recheck(const corpus_task *t, bool mistake) {
     const char *review = t->reflection[CORPUS_CONSISTENCY];
     int last;
@@ -353,7 +368,10 @@ static bool check_recheck(const corpus_task *t, bool mistake) {
         return false;
     int attempt = check_columns(t->attempt, &last);
     int checked = check_columns(review, &last);
-    if (checked < 0)
+    int first_attempt, first_review;
+    int n_steps = count_steps(t->attempt, &first_attempt);
+    count_steps(review, &first_review);
+    if (checked < 0 || (checked > 0 && first_review != n_steps))
         return false;
     if (!mistake || t->mistake != CORPUS_MISTAKE_CALC) { /* a left-out step may leave none */
         int corrects = 0;
@@ -366,8 +384,8 @@ static bool check_recheck(const corpus_task *t, bool mistake) {
     char want[96], head[64];
     snprintf(want, sizeof want, ", not %d. Wrong", so_result(t->attempt, bad));
     snprintf(head, sizeof head, "find a problem: step %d should be ", bad);
-    return attempt < 0 && checked == bad && strstr(review, want) && strstr(t->synthesis, head) &&
-           !strstr(review, "No problem found.");
+    return attempt < 0 && checked == n_steps - bad + 1 && strstr(review, want) &&
+           strstr(t->synthesis, head) && !strstr(review, "No problem found.");
 }
 
 static const char *const more_words[] = {"taller", "older", "faster", "heavier"};
@@ -593,6 +611,7 @@ static void test_family(corpus_family f) {
     const char *name = corpus_family_name(f);
     uint64_t rng = 1234 + (uint64_t)f;
     int cot_ok = 0, syn_ok = 0, attempt_ok = 0, reviews_ok = 0, solver_ok = 0, solver_n = 0;
+    int repeat_ok = 0, repeat_n = 0;
     int short_ok = 0, made = 0, mistakes = 0, recheck_ok = 0;
     bool shown_recheck = false;
     bool shown = false;
@@ -633,6 +652,20 @@ static void test_family(corpus_family f) {
         else
             good = good && strstr(t.synthesis, "find a problem");
         reviews_ok += good;
+
+        /* A consistency review that finds nothing ends by repeating the
+         * attempt's answer. */
+        const char *cons = t.reflection[CORPUS_CONSISTENCY];
+        if (strstr(cons, "No problem found.")) {
+            char *attempt_answer = final_answer(t.attempt);
+            char tail[160];
+            snprintf(tail, sizeof tail, "No problem found. The attempt's answer is %s.",
+                     attempt_answer ? attempt_answer : "?");
+            size_t nc = strlen(cons), nt = strlen(tail);
+            repeat_n++;
+            repeat_ok += attempt_answer && nc >= nt && strcmp(cons + nc - nt, tail) == 0;
+            free(attempt_answer);
+        }
 
         /* Reflections are short; in arith the two that recompute the steps
          * in columns may take up to six lines a step and two more. */
@@ -689,6 +722,8 @@ static void test_family(corpus_family f) {
     ok(attempt_ok == made, "%s: attempts right or wrong as planted (%d/%d)", name, attempt_ok,
        made);
     ok(reviews_ok == made, "%s: reviews flag the planted mistake (%d/%d)", name, reviews_ok, made);
+    ok(repeat_n > made / 2 && repeat_ok == repeat_n,
+       "%s: consistency review repeats the answer (%d/%d)", name, repeat_ok, repeat_n);
     ok(short_ok == made, "%s: reflections short (%d/%d)", name, short_ok, made);
     if (f == CORPUS_ARITH)
         ok(recheck_ok == made, "%s: column work of attempts and reviews (%d/%d)", name, recheck_ok,

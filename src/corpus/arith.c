@@ -23,8 +23,9 @@
  *
  * Planted mistakes: a column value off by one or a carry or borrow left
  * out, with the later steps carried on from the wrong result (caught by
- * logical consistency, which works every step again in the same column form
- * up to the faulty one and names its column), or the last operation left
+ * logical consistency, which works the steps again in the same column form
+ * from the last back to the faulty one and names its column), or the last
+ * operation left
  * out (caught by information completeness; the alternative-solutions review,
  * which writes the whole problem as one expression, notices it too).
  */
@@ -611,17 +612,20 @@ int arith_make(uint64_t *rng, bool mistake, family_out *out) {
     const char *dropped_s = dropped.data ? dropped.data : "";
     const char *fix_s = fix.data ? fix.data : "";
 
-    /* Logical consistency: recompute every step in columns, up to the first
-     * wrong one. The generic reflection starts the same way. */
+    /* Logical consistency: recompute the steps in columns from the last back
+     * to the first, up to a wrong one. Going backwards, the last result the
+     * review writes is not the attempt's answer, so a synthesis learns to
+     * take the answer from the attempt, not from the nearest sum. The
+     * generic reflection starts the same way. */
     text_buf check;
     text_buf_init(&check);
-    int stop = n_bad;
-    for (int i = 0; i < n_bad; i++)
+    int stop = -1;
+    for (int i = n_bad - 1; i >= 0; i--)
         if (!recheck_step(&check, &bad[i], i + 1, n_bad)) {
             stop = i;
             break;
         }
-    bool slip = stop < n_bad;
+    bool slip = stop >= 0;
     text_buf_puts(&b, check.data ? check.data : "");
     if (!slip)
         text_buf_puts(&b, "Every step follows from the one before. " NO_PROBLEM);

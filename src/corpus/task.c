@@ -119,6 +119,20 @@ int corpus_task_make(corpus_family f, uint64_t *rng, bool mistake, corpus_task *
 
     text_buf syn;
     text_buf_init(&syn);
+    /* A consistency review that passes the attempt ends by repeating its
+     * answer, so that answer is the last one written before the synthesis
+     * (the reviews are joined in title order, consistency last). */
+    char **consistency = &t->reflection[CORPUS_CONSISTENCY];
+    const char *attempt_answer = t->attempt ? final_answer_of(t->attempt) : NULL;
+    size_t review_len = *consistency ? strlen(*consistency) : 0;
+    size_t tail_len = strlen(NO_PROBLEM);
+    if (rc == 0 && attempt_answer && review_len >= tail_len &&
+        strcmp(*consistency + review_len - tail_len, NO_PROBLEM) == 0) {
+        text_buf_printf(&syn, "%s The attempt's answer is %.*s.", *consistency,
+                        (int)strcspn(attempt_answer, "\n"), attempt_answer);
+        free(*consistency);
+        rc = take_text(&syn, consistency);
+    }
     if (rc == 0 && out.review && t->cot) {
         /* Without a mistake the synthesis repeats only the answer, because a
          * small model often slips when it copies a long chain of thought. */
