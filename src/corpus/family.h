@@ -57,6 +57,9 @@ extern const int corpus_n_names;
 /* Standard closing lines of a reflection that found nothing. */
 #define NO_PROBLEM "No problem found."
 
+/* Closing sentence of a generic reflection that found nothing. */
+#define ATTEMPT_CORRECT "The attempt is correct."
+
 /* "Synthesis" first lines. */
 #define REVIEW_OK "The reviews find no problem, so the first attempt stands."
 

@@ -95,6 +95,20 @@ static const char *final_answer_of(const char *text) {
     return last;
 }
 
+/* Append " The attempt's answer is ANSWER." to *review when it ends with
+ * ending (ANSWER up to its line end). Returns -1 when out of memory. */
+static int repeat_answer(char **review, const char *ending, const char *answer) {
+    size_t review_len = *review ? strlen(*review) : 0, ending_len = strlen(ending);
+    if (review_len < ending_len || strcmp(*review + review_len - ending_len, ending) != 0)
+        return 0;
+    text_buf b;
+    text_buf_init(&b);
+    text_buf_printf(&b, "%s The attempt's answer is %.*s.", *review, (int)strcspn(answer, "\n"),
+                    answer);
+    free(*review);
+    return take_text(&b, review);
+}
+
 int corpus_task_make(corpus_family f, uint64_t *rng, bool mistake, corpus_task *t, lrc_error *err) {
     memset(t, 0, sizeof *t);
     t->family = f;
@@ -117,22 +131,18 @@ int corpus_task_make(corpus_family f, uint64_t *rng, bool mistake, corpus_task *
         return lrc_errorf(err, "corpus: unknown task family %d", (int)f);
     }
 
+    /* A consistency review that passes the attempt, and a generic reflection
+     * that finds it correct, end by repeating its answer. So that answer is
+     * the last one written before the synthesis (the reviews are joined in
+     * title order, consistency last). */
+    const char *attempt_answer = t->attempt ? final_answer_of(t->attempt) : NULL;
+    if (rc == 0 && attempt_answer)
+        rc = repeat_answer(&t->reflection[CORPUS_CONSISTENCY], NO_PROBLEM, attempt_answer);
+    if (rc == 0 && attempt_answer)
+        rc = repeat_answer(&t->reflect, ATTEMPT_CORRECT, attempt_answer);
+
     text_buf syn;
     text_buf_init(&syn);
-    /* A consistency review that passes the attempt ends by repeating its
-     * answer, so that answer is the last one written before the synthesis
-     * (the reviews are joined in title order, consistency last). */
-    char **consistency = &t->reflection[CORPUS_CONSISTENCY];
-    const char *attempt_answer = t->attempt ? final_answer_of(t->attempt) : NULL;
-    size_t review_len = *consistency ? strlen(*consistency) : 0;
-    size_t tail_len = strlen(NO_PROBLEM);
-    if (rc == 0 && attempt_answer && review_len >= tail_len &&
-        strcmp(*consistency + review_len - tail_len, NO_PROBLEM) == 0) {
-        text_buf_printf(&syn, "%s The attempt's answer is %.*s.", *consistency,
-                        (int)strcspn(attempt_answer, "\n"), attempt_answer);
-        free(*consistency);
-        rc = take_text(&syn, consistency);
-    }
     if (rc == 0 && out.review && t->cot) {
         /* Without a mistake the synthesis repeats only the answer, because a
          * small model often slips when it copies a long chain of thought. */
