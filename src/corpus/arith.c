@@ -25,9 +25,9 @@
  * out, with the later steps carried on from the wrong result (caught by
  * logical consistency, which works the steps again in the same column form
  * from the last back to the faulty one and names its column), or the last
- * operation left
- * out (caught by information completeness; the alternative-solutions review,
- * which writes the whole problem as one expression, notices it too).
+ * operation left out (caught by information completeness; the
+ * alternative-solutions review, which writes the whole problem as one
+ * expression, notices it too).
  */
 #include <stdio.h>
 #include <stdlib.h>
