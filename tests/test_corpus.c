@@ -357,7 +357,7 @@ static int count_steps(const char *text, int *first) {
  * planted mistake the synthesis's steps are right. Without one the
  * synthesis is the review line and the final answer alone. The review
  * recomputes the attempt's steps in right column work, from the last step
- * back. Without a planted slip the attempt's steps all hold and the review
+ * back. Without a planted slip the attempt's steps are all right and the review
  * confirms each ("Correct.") and finds no problem. With a slip the
  * attempt's column work first fails at some step i, the review goes from
  * step n down to step i and stops there with "So A op B = C, not D. Wrong"

@@ -346,12 +346,8 @@ static int options_from_settings(pretrain_options *o, const cJSON *s, const char
     if (train_resume_decay(cmd, s, run, o->schedule_given, &o->schedule, o->decay_steps_given,
                            o->steps, o->warmup, &o->decay_steps) < 0)
         return -1;
-    if (train_shuffle_from_name(shuffle, &o->shuffle, &o->align_docs) < 0) {
-        cmd_fail("%s: %s/run.json: shuffle '%s' is not on, off or docs; the run folder is "
-                 "damaged, start a new run",
-                 cmd, run, shuffle);
+    if (train_resume_shuffle(cmd, run, shuffle, &o->shuffle, &o->align_docs) < 0)
         return -1;
-    }
     if (o->batch < 1 || o->seq < 1 || o->warmup < 0 || o->probe_every < 0 || o->save_every < 0) {
         cmd_fail("pretrain: %s/run.json: batch, seq, warmup, probe_every or save_every is out of "
                  "range; the run folder is damaged, start a new run",

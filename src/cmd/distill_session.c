@@ -134,12 +134,8 @@ static int options_from_settings(distill_options *o, const cJSON *s, const char 
     if (train_resume_decay("distill", s, run, o->schedule_given, &o->schedule, o->decay_steps_given,
                            o->steps, o->warmup, &o->decay_steps) < 0)
         return -1;
-    if (train_shuffle_from_name(shuffle, &o->shuffle, &o->align_docs) < 0) {
-        cmd_fail("distill: %s/run.json: shuffle '%s' is not on, off or docs; the run folder is "
-                 "damaged, start a new run",
-                 run, shuffle);
+    if (train_resume_shuffle("distill", run, shuffle, &o->shuffle, &o->align_docs) < 0)
         return -1;
-    }
     o->svd = strcmp(method, "svd") == 0;
     if (o->rank < 1 || o->batch < 1 || o->seq < 1 || o->warmup < 0 || o->probe_every < 0 ||
         o->save_every < 0) {

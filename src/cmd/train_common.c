@@ -62,7 +62,9 @@ int train_parse_seed(const char *cmd, const char *s, double *out) {
     return 0;
 }
 
-int train_shuffle_from_name(const char *s, bool *shuffle, bool *align_docs) {
+/* Set *shuffle and *align_docs from a --shuffle value. Returns -1, with
+ * nothing printed, for a value other than on, off or docs. */
+static int shuffle_from_name(const char *s, bool *shuffle, bool *align_docs) {
     if (strcmp(s, "on") != 0 && strcmp(s, "off") != 0 && strcmp(s, "docs") != 0)
         return -1;
     *shuffle = strcmp(s, "off") != 0;
@@ -71,8 +73,19 @@ int train_shuffle_from_name(const char *s, bool *shuffle, bool *align_docs) {
 }
 
 int train_parse_shuffle(const char *cmd, const char *s, bool *shuffle, bool *align_docs) {
-    if (train_shuffle_from_name(s, shuffle, align_docs) < 0) {
+    if (shuffle_from_name(s, shuffle, align_docs) < 0) {
         cmd_fail("%s: --shuffle '%s': expected on, off or docs", cmd, s);
+        return -1;
+    }
+    return 0;
+}
+
+int train_resume_shuffle(const char *cmd, const char *run, const char *name, bool *shuffle,
+                         bool *align_docs) {
+    if (shuffle_from_name(name, shuffle, align_docs) < 0) {
+        cmd_fail("%s: %s/run.json: shuffle '%s' is not on, off or docs; the run folder is "
+                 "damaged, start a new run",
+                 cmd, run, name);
         return -1;
     }
     return 0;

@@ -34,12 +34,14 @@ int train_parse_double(const char *cmd, const char *opt, const char *s, double m
 /* --seed: an integer in 0..2^53 − 1, kept as a double for run.json. */
 int train_parse_seed(const char *cmd, const char *s, double *out);
 
-/* Set *shuffle and *align_docs from a --shuffle value: on, off or docs (see
- * train/data.h). Returns -1, with nothing printed, for any other value. */
-int train_shuffle_from_name(const char *s, bool *shuffle, bool *align_docs);
-
-/* --shuffle: as train_shuffle_from_name, else a one-line error and -1. */
+/* --shuffle: set *shuffle and *align_docs from on, off or docs (see
+ * train/data.h), else print a one-line error and return -1. */
 int train_parse_shuffle(const char *cmd, const char *s, bool *shuffle, bool *align_docs);
+
+/* Read run.json's shuffle value for a resume of run, else print a one-line
+ * damaged-run error and return -1. */
+int train_resume_shuffle(const char *cmd, const char *run, const char *name, bool *shuffle,
+                         bool *align_docs);
 
 /* Return the --shuffle value that shuffle and align_docs stand for, as
  * run.json stores it. */

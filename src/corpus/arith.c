@@ -22,12 +22,12 @@
  * table fact with no column lines.
  *
  * Planted mistakes: a column value off by one or a carry or borrow left
- * out, with the later steps carried on from the wrong result (caught by
- * logical consistency, which works the steps again in the same column form
- * from the last back to the faulty one and names its column), or the last
- * operation left out (caught by information completeness; the
- * alternative-solutions review, which writes the whole problem as one
- * expression, notices it too).
+ * out, with the later steps carried on from the wrong result, or the last
+ * operation left out. Logical consistency catches the first kind: it works
+ * the steps again in the same column form, from the last back to the faulty
+ * one, and names its column. Information completeness catches the second,
+ * and the alternative-solutions review, which writes the whole problem as
+ * one expression, notices it too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -613,10 +613,9 @@ int arith_make(uint64_t *rng, bool mistake, family_out *out) {
     const char *fix_s = fix.data ? fix.data : "";
 
     /* Logical consistency: recompute the steps in columns from the last back
-     * to the first, up to a wrong one. Going backwards, the last result the
-     * review writes is not the attempt's answer, so a synthesis learns to
-     * take the answer from the attempt, not from the nearest sum. The
-     * generic reflection starts the same way. */
+     * to the first, up to a wrong one. The last sum the review writes is
+     * then step 1's, so copying the nearest sum never gives a synthesis the
+     * final answer. The generic reflection starts the same way. */
     text_buf check;
     text_buf_init(&check);
     int stop = -1;

@@ -101,12 +101,12 @@ static int repeat_answer(char **review, const char *ending, const char *answer) 
     size_t review_len = *review ? strlen(*review) : 0, ending_len = strlen(ending);
     if (review_len < ending_len || strcmp(*review + review_len - ending_len, ending) != 0)
         return 0;
-    text_buf b;
-    text_buf_init(&b);
-    text_buf_printf(&b, "%s The attempt's answer is %.*s.", *review, (int)strcspn(answer, "\n"),
+    text_buf text;
+    text_buf_init(&text);
+    text_buf_printf(&text, "%s The attempt's answer is %.*s.", *review, (int)strcspn(answer, "\n"),
                     answer);
     free(*review);
-    return take_text(&b, review);
+    return take_text(&text, review);
 }
 
 int corpus_task_make(corpus_family f, uint64_t *rng, bool mistake, corpus_task *t, lrc_error *err) {

@@ -86,6 +86,8 @@ int train_data_set_window(train_data *d, size_t seq, size_t probe_rows, lrc_erro
  * documents that start below n_train. So a document shorter than T is
  * trained whole. Call after train_data_set_window. Fails for data without
  * documents (u32).
+ * NOTE: the probe rows stay the last P windows, which may start inside a
+ * document, so a probe does not measure the aligned case.
  */
 int train_data_align_docs(train_data *d, lrc_error *err);
 
