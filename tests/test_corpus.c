@@ -454,58 +454,50 @@ static char *solve_ordering(const char *question) {
     return count == 1 ? strdup(names[found]) : NULL;
 }
 
-/* Return the comparative of the other direction, or NULL. */
-static const char *opposite_word(const char *w) {
-    for (int r = 0; r < 4; r++) {
+/* Return whether w is the "more" word of a relation. */
+static bool is_more_word(const char *w) {
+    for (int r = 0; r < 4; r++)
         if (strcmp(w, more_words[r]) == 0)
-            return less_words[r];
-        if (strcmp(w, less_words[r]) == 0)
-            return more_words[r];
-    }
-    return NULL;
+            return true;
+    return false;
 }
 
-/* Return whether the question states "x is w than y", in either wording. */
-static bool question_states(const char *question, const char *x, const char *w, const char *y) {
-    char fact[512];
-    snprintf(fact, sizeof fact, "%s is %s than %s.", x, w, y);
-    if (strstr(question, fact))
-        return true;
-    const char *o = opposite_word(w);
-    snprintf(fact, sizeof fact, "%s is %s than %s.", y, o ? o : "?", x);
-    return strstr(question, fact) != NULL;
+/* Return whether w is a relation word at all. */
+static bool is_relation_word(const char *w) {
+    for (int r = 0; r < 4; r++)
+        if (strcmp(w, more_words[r]) == 0 || strcmp(w, less_words[r]) == 0)
+            return true;
+    return false;
 }
 
-/* Check an ordering's chain of thought. It opens with "The ADJ is W than no
- * one.", where W leads toward the end the question names. One "Fact:" line
- * per question fact follows, each ending in the fact as "X is W than Y".
- * Then "Walk:" has sentences "A is W than B.": the first A starts the first
- * fact, each A is the B before it and each sentence ends a fact line. The
- * last is "Z is W than no one." with no fact leading on from Z, and "So the
- * ADJ is Z." follows. */
+/* Check an ordering's chain of thought. It opens with "To find the ADJ,
+ * walk down with >." for the least or "walk up with <." for the most. One
+ * "Fact:" line per question fact follows, "Fact: X is W than Y, so A S B.",
+ * where "X is W than Y." is a sentence of the question and "A S B" is that
+ * fact with sign S (A > B: A is more; A < B: A is less). Then "Walk:" has
+ * sentences "A S B.": the first A starts the first fact's link, each A is
+ * the B before it and each sentence is a fact line's link. The last is
+ * "Z S no one." with no link leading on from Z, and "So the ADJ is Z."
+ * follows. */
 static bool check_chain(const char *question, const char *cot) {
-    char adj[32], w[32];
+    char adj[32];
     const char *ask = strstr(question, "Who is the ");
     if (!ask || sscanf(ask, "Who is the %31[a-z]", adj) != 1)
         return false;
     bool most = false;
     for (int r = 0; r < 4; r++)
         most = most || strcmp(adj, most_words[r]) == 0;
-    char first[64];
-    snprintf(first, sizeof first, "The %s is ", adj);
-    if (strncmp(cot, first, strlen(first)) != 0 ||
-        sscanf(cot + strlen(first), "%31s than no one.\n", w) != 1)
-        return false;
-    bool w_more = false;
-    for (int r = 0; r < 4; r++)
-        w_more = w_more || strcmp(w, more_words[r]) == 0;
-    if (w_more == most || !opposite_word(w))
+    const char *sign = most ? "<" : ">";
+    char first[96];
+    snprintf(first, sizeof first, "To find the %s, walk %s with %s.\n", adj, most ? "up" : "down",
+             sign);
+    if (strncmp(cot, first, strlen(first)) != 0)
         return false;
 
     char from[4][32], to[4][32], line[256];
     int n_facts = 0;
-    const char *p = strchr(cot, '\n');
-    for (p = p ? p + 1 : ""; strncmp(p, "Fact: ", 6) == 0;) {
+    const char *p = cot + strlen(first);
+    while (strncmp(p, "Fact: ", 6) == 0) {
         const char *eol = strchr(p, '\n');
         size_t len = eol ? (size_t)(eol - p) : strlen(p);
         if (len >= sizeof line || n_facts == 4)
@@ -513,11 +505,19 @@ static bool check_chain(const char *question, const char *cot) {
         memcpy(line, p, len);
         line[len] = '\0';
         p = eol ? eol + 1 : p + len;
-        const char *last = strstr(line, ", so ");
-        last = last ? last + 5 : line + 6;
-        char lw[32];
-        if (sscanf(last, "%31s is %31s than %31[^.].", from[n_facts], lw, to[n_facts]) != 3 ||
-            strcmp(lw, w) != 0 || !question_states(question, from[n_facts], w, to[n_facts]))
+        char x[32], w[32], y[32], s[8], stated[128];
+        int used = 0;
+        if (sscanf(line, "Fact: %31s is %31s than %31[^,], so %31s %7s %31[^.].%n", x, w, y,
+                   from[n_facts], s, to[n_facts], &used) != 6 ||
+            (size_t)used != len || strcmp(s, sign) != 0 || !is_relation_word(w))
+            return false;
+        snprintf(stated, sizeof stated, "%s is %s than %s.", x, w, y);
+        if (!strstr(question, stated))
+            return false;
+        /* The link puts the fact's people in the order its sign gives. */
+        bool x_first = is_more_word(w) != most;
+        if (strcmp(from[n_facts], x_first ? x : y) != 0 ||
+            strcmp(to[n_facts], x_first ? y : x) != 0)
             return false;
         n_facts++;
     }
@@ -532,10 +532,10 @@ static bool check_chain(const char *question, const char *cot) {
     char cur[32];
     snprintf(cur, sizeof cur, "%s", from[0]);
     for (int step = 0; step <= n_facts; step++) {
-        char a[32], sw[32], b[32];
+        char a[32], sw[8], b[32];
         int used = 0;
-        if (sscanf(s, " %31s is %31s than %31[^.].%n", a, sw, b, &used) != 3 || !used ||
-            strcmp(a, cur) != 0 || strcmp(sw, w) != 0)
+        if (sscanf(s, " %31s %7s %31[^.].%n", a, sw, b, &used) != 3 || !used ||
+            strcmp(a, cur) != 0 || strcmp(sw, sign) != 0)
             return false;
         s += used;
         int k = 0;

@@ -101,7 +101,7 @@ typedef struct corpus_options {
 #define CORPUS_DEFAULT_EVAL_SIZE 50
 #define CORPUS_DEFAULT_EPISODE_FRACTION 0.2
 #define CORPUS_DEFAULT_MISTAKE_FRACTION 0.2
-#define CORPUS_VERSION 8
+#define CORPUS_VERSION 9
 
 /* Return the default --size for an episode fraction: training tasks for
  * about 40 MB of train.jsonl, rounded to a thousand. The divisor is the

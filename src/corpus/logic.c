@@ -3,17 +3,21 @@
  *
  * Orderings chain 3 or 4 people by one relation (taller, older, faster,
  * heavier), each fact phrased either way round and the facts shuffled. The
- * question names the first or the last to find. The chain of thought names
- * the relation that leads to the answer ("The youngest is older than no one."),
- * restates every fact in that direction ("Fact: ..."), then walks from the
- * first fact: each sentence of the walk starts with the name that ended the
- * one before, and its other name follows the same words in a fact line, so
- * every step is a copy ("Walk: Ravi is older than Marco. Marco is older
- * than Nora. Nora is older than no one."). The name that ends the walk is
- * the answer. No line starts with a name: a name after a space is the same
+ * question names the first or the last to find. The chain of thought first
+ * names the direction of the walk: down with ">" to the least, up with "<"
+ * to the most ("To find the youngest, walk down with >."). Each fact line
+ * copies the question's fact and writes it with that sign ("Fact: Marco is
+ * younger than Ravi, so Ravi > Marco."). The chain writes a relation word
+ * only in such a copy, so no other use of the word competes with it. Then
+ * the walk starts from the first fact: each sentence of the walk starts
+ * with the name that ended the one before, and its other name follows the
+ * same name and sign in a fact line, so every step is a copy ("Walk: Ravi >
+ * Marco. Marco > Nora. Nora > no one."). The name that ends the walk is the
+ * answer. No line starts with a name: a name after a space is the same
  * token as in the question. Planted mistakes: the fact at the answer's end
- * read backwards (caught by logical consistency) or left out (caught by
- * information completeness); either way the walk stops one name short.
+ * written with its sign backwards (caught by logical consistency) or left
+ * out (caught by information completeness); either way the walk stops one
+ * name short.
  *
  * Syllogisms use made-up kinds ("wugs") so the answer follows from the rules
  * alone: all A are P, so x is P (yes); no A are P (no); all A are P and x is
@@ -62,9 +66,10 @@ static void fact_text(text_buf *b, const ordering *o, int i) {
 }
 
 /* The walk runs toward the answer's end: a question about the least walks
- * down the "more" links, one about the most walks up the "less" links. */
-static const char *walk_word(const ordering *o) {
-    return o->ask_most ? o->r->less : o->r->more;
+ * down the ">" links from more to less, one about the most walks up the "<"
+ * links. */
+static const char *walk_sign(const ordering *o) {
+    return o->ask_most ? "<" : ">";
 }
 
 /* Set *from and *to to fact i as a walk link; reversed swaps them. */
@@ -74,18 +79,13 @@ static void fact_link(const ordering *o, int i, bool reversed, const char **from
     *to = reversed ? a : b;
 }
 
-/* Write fact i as a walk link, after the question's wording when that runs
- * the other way. */
+/* Write fact i as the question states it, then as a walk link. */
 static void fact_step(text_buf *b, const ordering *o, int i, bool reversed) {
     const char *from, *to;
     fact_link(o, i, reversed, &from, &to);
-    bool same_way = o->as_less[i] == o->ask_most;
     text_buf_puts(b, "Fact: ");
-    if (!same_way) {
-        fact_text(b, o, i);
-        text_buf_puts(b, ", so");
-    }
-    text_buf_printf(b, "%s%s is %s than %s.\n", same_way ? "" : " ", from, walk_word(o), to);
+    fact_text(b, o, i);
+    text_buf_printf(b, ", so %s %s %s.\n", from, walk_sign(o), to);
 }
 
 /* Walk the links from `start` until a name has no link; returns the last. */
@@ -97,10 +97,10 @@ static const char *walk(text_buf *b, const ordering *o, const char *start, const
         while (k < n_links && strcmp(from[k], cur) != 0)
             k++;
         if (k == n_links) {
-            text_buf_printf(b, " %s is %s than no one.", cur, walk_word(o));
+            text_buf_printf(b, " %s %s no one.", cur, walk_sign(o));
             break;
         }
-        text_buf_printf(b, " %s is %s than %s.", cur, walk_word(o), to[k]);
+        text_buf_printf(b, " %s %s %s.", cur, walk_sign(o), to[k]);
         cur = to[k];
     }
     return cur;
@@ -110,7 +110,8 @@ static const char *walk(text_buf *b, const ordering *o, const char *start, const
  * backwards (-1 for none), and return the name it ends with. */
 static const char *ordering_chain(text_buf *b, const ordering *o, int skip, int flip) {
     const char *adj = o->ask_most ? o->r->most : o->r->least;
-    text_buf_printf(b, "The %s is %s than no one.\n", adj, walk_word(o));
+    text_buf_printf(b, "To find the %s, walk %s with %s.\n", adj, o->ask_most ? "up" : "down",
+                    walk_sign(o));
     const char *from[MAX_PEOPLE], *to[MAX_PEOPLE];
     int n_links = 0;
     for (int k = 0; k < o->n - 1; k++) {
@@ -182,13 +183,13 @@ static int ordering_make(uint64_t *rng, bool mistake, family_out *out) {
 
     if (mistake && t->caught_by == CORPUS_CONSISTENCY)
         text_buf_printf(&b,
-                        "The attempt says %s is %s than %s, but the question says %s. Wrong.\n"
-                        "Fix: %s is %s than %s, so the %s is %s.",
-                        end_to, walk_word(&o), end_from, end_s, end_from, walk_word(&o), end_to,
+                        "The attempt says %s %s %s, but the question says %s. Wrong.\n"
+                        "Fix: %s %s %s, so the %s is %s.",
+                        end_to, walk_sign(&o), end_from, end_s, end_from, walk_sign(&o), end_to,
                         adj, answer);
     else
-        text_buf_puts(&b, "Each fact is read the right way round, and the walk follows the "
-                          "facts. " NO_PROBLEM);
+        text_buf_puts(&b, "Each fact has its sign the right way round, and the walk follows "
+                          "the facts. " NO_PROBLEM);
     rc |= take_text(&b, &t->reflection[CORPUS_CONSISTENCY]);
 
     if (mistake && t->caught_by == CORPUS_COMPLETENESS)
@@ -219,9 +220,8 @@ static int ordering_make(uint64_t *rng, bool mistake, family_out *out) {
     rc |= take_text(&b, &t->reflect);
 
     if (mistake && t->mistake == CORPUS_MISTAKE_REVERSED)
-        text_buf_printf(&b,
-                        "The reviews find a problem: %s is %s than %s, not the other way round.",
-                        end_from, walk_word(&o), end_to);
+        text_buf_printf(&b, "The reviews find a problem: %s %s %s, not the other way round.",
+                        end_from, walk_sign(&o), end_to);
     else if (mistake)
         text_buf_printf(&b, "The reviews find a problem: the fact that %s is left out.", end_s);
     else
