@@ -398,6 +398,14 @@ static const char *const less_words[] = {"shorter", "younger", "slower", "lighte
 static const char *const most_words[] = {"tallest", "oldest", "fastest", "heaviest"};
 static const char *const least_words[] = {"shortest", "youngest", "slowest", "lightest"};
 
+/* Return whether w is one of the four words of a relation list. */
+static bool is_one_of(const char *w, const char *const list[4]) {
+    for (int r = 0; r < 4; r++)
+        if (strcmp(w, list[r]) == 0)
+            return true;
+    return false;
+}
+
 /* Solve an ordering question from its facts; NULL when not understood. */
 static char *solve_ordering(const char *question) {
     char names[8][32];
@@ -410,12 +418,10 @@ static char *solve_ordering(const char *question) {
             s++;
         char x[32], w[32], y[32];
         if (sscanf(s, "Who is the %31s", w) == 1) {
-            for (int r = 0; r < 4; r++) {
-                if (strcmp(w, most_words[r]) == 0)
-                    ask_most = understood = true;
-                if (strcmp(w, least_words[r]) == 0)
-                    understood = true;
-            }
+            if (is_one_of(w, most_words))
+                ask_most = understood = true;
+            if (is_one_of(w, least_words))
+                understood = true;
             continue;
         }
         if (sscanf(s, "%31s is %31s than %31s", x, w, y) != 3)
@@ -435,9 +441,7 @@ static char *solve_ordering(const char *question) {
             snprintf(names[n], sizeof names[n], "%s", y);
             iy = n++;
         }
-        bool more = false;
-        for (int r = 0; r < 4; r++)
-            more = more || strcmp(w, more_words[r]) == 0;
+        bool more = is_one_of(w, more_words);
         int hi = more ? ix : iy, lo = more ? iy : ix;
         below[hi]++; /* hi has someone below it */
         above[lo]++;
@@ -454,22 +458,6 @@ static char *solve_ordering(const char *question) {
     return count == 1 ? strdup(names[found]) : NULL;
 }
 
-/* Return whether w is the "more" word of a relation. */
-static bool is_more_word(const char *w) {
-    for (int r = 0; r < 4; r++)
-        if (strcmp(w, more_words[r]) == 0)
-            return true;
-    return false;
-}
-
-/* Return whether w is a relation word at all. */
-static bool is_relation_word(const char *w) {
-    for (int r = 0; r < 4; r++)
-        if (strcmp(w, more_words[r]) == 0 || strcmp(w, less_words[r]) == 0)
-            return true;
-    return false;
-}
-
 /* Check an ordering's chain of thought. It opens with "To find the ADJ,
  * walk down with >." for the least or "walk up with <." for the most. One
  * "Fact:" line per question fact follows, "Fact: X is W than Y, so A S B.",
@@ -484,9 +472,7 @@ static bool check_chain(const char *question, const char *cot) {
     const char *ask = strstr(question, "Who is the ");
     if (!ask || sscanf(ask, "Who is the %31[a-z]", adj) != 1)
         return false;
-    bool most = false;
-    for (int r = 0; r < 4; r++)
-        most = most || strcmp(adj, most_words[r]) == 0;
+    bool most = is_one_of(adj, most_words);
     const char *sign = most ? "<" : ">";
     char first[96];
     snprintf(first, sizeof first, "To find the %s, walk %s with %s.\n", adj, most ? "up" : "down",
@@ -509,15 +495,16 @@ static bool check_chain(const char *question, const char *cot) {
         int used = 0;
         if (sscanf(line, "Fact: %31s is %31s than %31[^,], so %31s %7s %31[^.].%n", x, w, y,
                    from[n_facts], s, to[n_facts], &used) != 6 ||
-            (size_t)used != len || strcmp(s, sign) != 0 || !is_relation_word(w))
+            (size_t)used != len || strcmp(s, sign) != 0 ||
+            !(is_one_of(w, more_words) || is_one_of(w, less_words)))
             return false;
         snprintf(stated, sizeof stated, "%s is %s than %s.", x, w, y);
         if (!strstr(question, stated))
             return false;
         /* The link puts the fact's people in the order its sign gives. */
-        bool x_first = is_more_word(w) != most;
-        if (strcmp(from[n_facts], x_first ? x : y) != 0 ||
-            strcmp(to[n_facts], x_first ? y : x) != 0)
+        bool stated_order = is_one_of(w, more_words) != most;
+        if (strcmp(from[n_facts], stated_order ? x : y) != 0 ||
+            strcmp(to[n_facts], stated_order ? y : x) != 0)
             return false;
         n_facts++;
     }

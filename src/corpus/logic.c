@@ -16,7 +16,7 @@
  * answer. No line starts with a name: a name after a space is the same
  * token as in the question. Planted mistakes: the fact at the answer's end
  * written with its sign backwards (caught by logical consistency) or left
- * out (caught by information completeness); either way the walk stops one
+ * out (caught by information completeness). Either way the walk stops one
  * name short.
  *
  * Syllogisms use made-up kinds ("wugs") so the answer follows from the rules
