@@ -9,8 +9,11 @@ embeddings in three groups of tokens. The groups are the 40 person names of
 `lrc corpus` (with their leading space, as in a question), 12 of its
 objects, and the ten digits. A high figure for the names means that the model keeps
 them close together and cannot tell them apart, so it cannot copy a name
-from the question. models/README.md gives the figures of the bundled
-teacher and of step checkpoints.
+from the question. A fourth figure, "opposites", is the mean cosine within
+five pairs of words whose difference decides a task's result: doubles and
+triples, and the four pairs of comparatives of the ordering puzzles.
+models/README.md gives the figures of the bundled teacher and of step
+checkpoints.
 
 It needs numpy, which Debian's python3-numpy provides.
 """
@@ -26,6 +29,8 @@ Marco Sofia Amir Hana Jonas Elif Kofi Priya""".split()
 OBJECTS = """apples pears plums lemons oranges marbles crayons books candles
 flowers coins stickers""".split()
 DIGITS = list("0123456789")
+OPPOSITES = [("doubles", "triples"), ("older", "younger"), ("heavier", "lighter"),
+             ("taller", "shorter"), ("faster", "slower")]
 
 
 def embeddings(folder):
@@ -50,6 +55,17 @@ def mean_cosine(table, vocab, words, prefix):
     return len(ids), float(sims[off].mean())
 
 
+def pair_cosine(table, vocab, pairs, prefix):
+    """Return the number of pairs found and their mean cosine similarity."""
+    sims = []
+    for a, b in pairs:
+        if prefix + a in vocab and prefix + b in vocab:
+            x = table[vocab[prefix + a]]
+            y = table[vocab[prefix + b]]
+            sims.append(float(x @ y / (numpy.linalg.norm(x) * numpy.linalg.norm(y))))
+    return len(sims), sum(sims) / len(sims) if sims else float("nan")
+
+
 def main():
     if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
         print(__doc__.strip())
@@ -66,6 +82,8 @@ def main():
         ):
             n, c = mean_cosine(table, vocab, words, prefix)
             parts.append("%s %.3f (%d tokens)" % (label, c, n))
+        n, c = pair_cosine(table, vocab, OPPOSITES, "\u0120")
+        parts.append("opposites %.3f (%d pairs)" % (c, n))
         print(folder + ": " + ", ".join(parts))
     return 0
 
